@@ -1,0 +1,245 @@
+package dev.txfs.snapshot;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The content of a file being changed: an immutable base {@link Content} plus dirty pages.
+ *
+ * <p>Implementation notes: writes land in 64 KiB pages; bytes of the base at or past
+ * {@code baseValid} (the smallest size the file was truncated to) read as zeros. {@link #flush}
+ * re-chunks only from the chunk holding the first change and stops as soon as a new cut lands on
+ * an old chunk boundary past the last change (content-defined chunking resynchronises), reusing
+ * the old chunks after it: cost O(changed bytes + one chunk), not O(file size). Memory: the dirty
+ * pages; the owner flushes a file whose pages exceed its budget, so a 10 GiB write streams into
+ * chunks. Not thread-safe: the owning {@link MutableTree}'s caller serialises access.
+ */
+final class FileBuffer {
+    static final int PAGE = 64 << 10;
+    private static final Chunker CHUNKER = Chunker.standard();
+
+    private Content base;
+    private long[] baseOffsets;
+    private List<Blob.ChunkRef> baseChunks;
+    private long baseValid;
+    private long size;
+    private final TreeMap<Long, byte[]> pages = new TreeMap<>();
+    private ObjectId cachedChunk;
+    private byte[] cachedData;
+
+    FileBuffer(Content base) {
+        reset(base);
+    }
+
+    private void reset(Content c) {
+        this.base = c;
+        this.baseChunks = null;
+        this.baseOffsets = null;
+        this.baseValid = c.size();
+        this.size = c.size();
+        pages.clear();
+    }
+
+    long size() {
+        return size;
+    }
+
+    /** Bytes held in dirty pages. */
+    long dirtyBytes() {
+        return (long) pages.size() * PAGE;
+    }
+
+    boolean isDirty() {
+        return !pages.isEmpty() || baseValid < base.size() || size != base.size();
+    }
+
+    private void loadChunks(ObjectWriter store) {
+        if (baseChunks != null) {
+            return;
+        }
+        if (base.isInline()) {
+            baseChunks = List.of();
+        } else if (!base.isBlob()) {
+            baseChunks = List.of(new Blob.ChunkRef(base.id(), (int) base.size()));
+        } else {
+            Blob blob = Blob.decode(store.find(base.id()).orElseThrow(() -> new ObjectStore.MissingObjectException(base.id())));
+            baseChunks = blob.chunks();
+        }
+        baseOffsets = new long[baseChunks.size() + 1];
+        for (int i = 0; i < baseChunks.size(); i++) {
+            baseOffsets[i + 1] = baseOffsets[i] + baseChunks.get(i).length();
+        }
+    }
+
+    private byte[] chunkData(ObjectWriter store, ObjectId id) {
+        if (!id.equals(cachedChunk)) {
+            byte[] raw = store.find(id).orElseThrow(() -> new ObjectStore.MissingObjectException(id));
+            cachedData = Chunks.decode(raw);
+            cachedChunk = id;
+        }
+        return cachedData;
+    }
+
+    /** Copies base bytes [off, off+len) (zeros past baseValid) into dst. */
+    private void readBase(ObjectWriter store, long off, byte[] dst, int dstOff, int len) {
+        long validEnd = Math.min(baseValid, base.size());
+        int n = (int) Math.max(0, Math.min(len, validEnd - off));
+        Arrays.fill(dst, dstOff + n, dstOff + len, (byte) 0);
+        if (n == 0) {
+            return;
+        }
+        if (base.isInline()) {
+            System.arraycopy(base.inlineData(), (int) off, dst, dstOff, n);
+            return;
+        }
+        loadChunks(store);
+        int i = Arrays.binarySearch(baseOffsets, off);
+        i = i >= 0 ? i : -i - 2;
+        while (n > 0) {
+            byte[] data = chunkData(store, baseChunks.get(i).id());
+            int at = (int) (off - baseOffsets[i]);
+            int k = Math.min(n, data.length - at);
+            System.arraycopy(data, at, dst, dstOff, k);
+            off += k;
+            dstOff += k;
+            n -= k;
+            i++;
+        }
+    }
+
+    /** The file's bytes [off, off+len), all within the current size. */
+    private void readLogical(ObjectWriter store, long off, byte[] dst, int dstOff, int len) {
+        while (len > 0) {
+            long p = off / PAGE;
+            int at = (int) (off % PAGE);
+            int k = Math.min(len, PAGE - at);
+            byte[] page = pages.get(p);
+            if (page != null) {
+                System.arraycopy(page, at, dst, dstOff, k);
+            } else {
+                readBase(store, off, dst, dstOff, k);
+            }
+            off += k;
+            dstOff += k;
+            len -= k;
+        }
+    }
+
+    int read(ObjectWriter store, long off, byte[] dst, int dstOff, int len) {
+        if (off >= size || len <= 0) {
+            return 0;
+        }
+        int n = (int) Math.min(len, size - off);
+        readLogical(store, off, dst, dstOff, n);
+        return n;
+    }
+
+    /** Writes; returns how many dirty bytes this added (new pages). */
+    long write(ObjectWriter store, long off, byte[] src, int srcOff, int len) {
+        long added = 0;
+        long end = off + len;
+        while (len > 0) {
+            long p = off / PAGE;
+            int at = (int) (off % PAGE);
+            int k = Math.min(len, PAGE - at);
+            byte[] page = pages.get(p);
+            if (page == null) {
+                page = new byte[PAGE];
+                if (at != 0 || k != PAGE) {
+                    long pageStart = p * PAGE;
+                    int valid = (int) Math.max(0, Math.min(PAGE, size - pageStart));
+                    readLogical(store, pageStart, page, 0, valid);
+                }
+                pages.put(p, page);
+                added += PAGE;
+            }
+            System.arraycopy(src, srcOff, page, at, k);
+            off += k;
+            srcOff += k;
+            len -= k;
+        }
+        size = Math.max(size, end);
+        return added;
+    }
+
+    /** Sets the size; returns the change in dirty bytes (negative when pages were dropped). */
+    long truncate(long newSize) {
+        long delta = 0;
+        if (newSize < size) {
+            Map<Long, byte[]> tail = pages.tailMap(newSize / PAGE, true);
+            for (var it = tail.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                long pageStart = e.getKey() * PAGE;
+                if (pageStart >= newSize) {
+                    it.remove();
+                    delta -= PAGE;
+                } else {
+                    Arrays.fill(e.getValue(), (int) (newSize - pageStart), PAGE, (byte) 0);
+                }
+            }
+            baseValid = Math.min(baseValid, newSize);
+        }
+        size = newSize;
+        return delta;
+    }
+
+    /**
+     * Writes the dirty state as chunks and returns the new content (the base if nothing changed);
+     * afterwards the buffer is clean over that content.
+     */
+    Content flush(ObjectWriter out) {
+        if (!isDirty()) {
+            return base;
+        }
+        loadChunks(out);
+        long firstChange = pages.isEmpty() ? Long.MAX_VALUE : pages.firstKey() * PAGE;
+        long lastChange = pages.isEmpty() ? 0 : (pages.lastKey() + 1) * PAGE;
+        if (baseValid < base.size() || size != base.size()) {
+            long tailStart = Math.min(Math.min(baseValid, base.size()), size);
+            firstChange = Math.min(firstChange, tailStart);
+            lastChange = Long.MAX_VALUE;
+        }
+        firstChange = Math.min(firstChange, size);
+        int startIdx = Arrays.binarySearch(baseOffsets, firstChange);
+        startIdx = startIdx >= 0 ? startIdx : -startIdx - 2;
+        startIdx = Math.max(0, Math.min(startIdx, baseChunks.size() - 1));
+        List<Blob.ChunkRef> chunks = new ArrayList<>(baseChunks.subList(0, Math.max(0, startIdx)));
+        long pos = baseChunks.isEmpty() ? 0 : baseOffsets[startIdx];
+        byte[] buf = new byte[2 * CHUNKER.maxSize()];
+        int filled = 0;
+        int start = 0;
+        long bufPos = pos;
+        while (pos < size) {
+            if (filled - start < CHUNKER.maxSize() && bufPos + filled < size) {
+                System.arraycopy(buf, start, buf, 0, filled - start);
+                filled -= start;
+                bufPos += start;
+                start = 0;
+                int want = (int) Math.min(buf.length - filled, size - (bufPos + filled));
+                readLogical(out, bufPos + filled, buf, filled, want);
+                filled += want;
+            }
+            int n = CHUNKER.cut(buf, start, filled - start);
+            chunks.add(new Blob.ChunkRef(out.put(Chunks.encode(buf, start, n)), n));
+            start += n;
+            pos += n;
+            if (pos >= lastChange) {
+                int j = Arrays.binarySearch(baseOffsets, pos);
+                if (j >= 0 && j < baseChunks.size()) {
+                    chunks.addAll(baseChunks.subList(j, baseChunks.size()));
+                    break;
+                }
+            }
+        }
+        Content c = FileContents.of(out, chunks, size);
+        reset(c);
+        return c;
+    }
+
+    Content base() {
+        return base;
+    }
+}

@@ -1,0 +1,116 @@
+package dev.txfs.snapshot;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Consumer;
+
+/** An object store in the heap, for tests and tools that need no persistence. */
+public final class InMemoryObjectStore implements ObjectStore, RefStore {
+    private final ConcurrentSkipListMap<ObjectId, byte[]> objects = new ConcurrentSkipListMap<>();
+    private final Map<String, ObjectId> refs = new ConcurrentHashMap<>();
+
+    @Override
+    public Optional<byte[]> find(ObjectId id) {
+        return Optional.ofNullable(objects.get(id)).map(byte[]::clone);
+    }
+
+    @Override
+    public boolean contains(ObjectId id) {
+        return objects.containsKey(id);
+    }
+
+    /** Replaces an object's bytes without re-hashing: how tests damage a store. */
+    public void corrupt(ObjectId id, byte[] bytes) {
+        objects.put(id, bytes.clone());
+    }
+
+    public void remove(ObjectId id) {
+        objects.remove(id);
+    }
+
+    @Override
+    public ObjectWriter newWriter() {
+        return new ObjectWriter() {
+            @Override
+            public ObjectId put(byte[] canonical) {
+                ObjectId id = ObjectId.hash(canonical);
+                objects.putIfAbsent(id, canonical.clone());
+                return id;
+            }
+
+            @Override
+            public Optional<byte[]> find(ObjectId id) {
+                return InMemoryObjectStore.this.find(id);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+    }
+
+    @Override
+    public RefStore refs() {
+        return this;
+    }
+
+    @Override
+    public void forEachId(Consumer<ObjectId> action) {
+        new ArrayList<>(objects.keySet()).forEach(action);
+    }
+
+    @Override
+    public StoreStats stats() {
+        long bytes = 0;
+        for (byte[] b : objects.values()) {
+            bytes += b.length;
+        }
+        return new StoreStats(objects.size(), bytes, Long.MAX_VALUE);
+    }
+
+    @Override
+    public Optional<ObjectId> find(String name) {
+        return Optional.ofNullable(refs.get(name));
+    }
+
+    @Override
+    public synchronized boolean compareAndSet(String name, ObjectId expected, ObjectId next) {
+        RefStore.checkName(name);
+        if (!Objects.equals(refs.get(name), expected)) {
+            return false;
+        }
+        if (next == null) {
+            refs.remove(name);
+        } else {
+            refs.put(name, next);
+        }
+        return true;
+    }
+
+    @Override
+    public SortedMap<String, ObjectId> list(String prefix) {
+        TreeMap<String, ObjectId> out = new TreeMap<>();
+        refs.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public void close() {}
+
+    List<ObjectId> ids() {
+        return new ArrayList<>(objects.keySet());
+    }
+}

@@ -1,0 +1,21 @@
+package dev.txfs.snapshot;
+
+import java.util.Optional;
+
+/**
+ * Puts objects in a store. Belongs to one thread. Puts are staged and written in batches (one
+ * LMDB write transaction per batch, so other writers are not held up); {@link #flush()} and
+ * {@link #close()} write what is staged and make it durable.
+ */
+public interface ObjectWriter extends AutoCloseable {
+    /** Stores canonical bytes (once: an object already present is not written again); returns the id. */
+    ObjectId put(byte[] canonical);
+
+    /** An object staged here or already in the store. */
+    Optional<byte[]> find(ObjectId id);
+
+    void flush();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,31 @@
+package dev.txfs.snapshot;
+
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.regex.Pattern;
+
+/**
+ * Mutable names of snapshots ({@code HEAD}, tags, {@code boot/default}). Refs move only by
+ * compare-and-set, durably, so a command and a running mount never overwrite each other's work.
+ */
+public interface RefStore {
+    Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*");
+
+    Optional<ObjectId> find(String name);
+
+    /**
+     * Sets {@code name} to {@code next} (null deletes it) if it currently is {@code expected} (null:
+     * absent). Returns false, changing nothing, if it is not. Durable when it returns true.
+     */
+    boolean compareAndSet(String name, ObjectId expected, ObjectId next);
+
+    /** Refs whose name starts with {@code prefix}, by name. */
+    SortedMap<String, ObjectId> list(String prefix);
+
+    static String checkName(String name) {
+        if (name.length() > 255 || !NAME.matcher(name).matches() || name.contains("..")) {
+            throw new IllegalArgumentException("invalid ref name: '" + name + "'");
+        }
+        return name;
+    }
+}
