@@ -53,6 +53,9 @@ final class ByteReader {
                 if (shift == 63 && b > 1) {
                     break;
                 }
+                if (b == 0 && shift > 0) {
+                    throw new MalformedObjectException("non-minimal varint for " + what + " at byte " + pos);
+                }
                 return v;
             }
         }

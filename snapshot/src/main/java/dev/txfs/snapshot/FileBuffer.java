@@ -65,7 +65,8 @@ final class FileBuffer {
         } else if (!base.isBlob()) {
             baseChunks = List.of(new Blob.ChunkRef(base.id(), (int) base.size()));
         } else {
-            Blob blob = Blob.decode(store.find(base.id()).orElseThrow(() -> new ObjectStore.MissingObjectException(base.id())));
+            Blob blob = Blob.decode(
+                    store.find(base.id()).orElseThrow(() -> new ObjectStore.MissingObjectException(base.id())));
             baseChunks = blob.chunks();
         }
         baseOffsets = new long[baseChunks.size() + 1];

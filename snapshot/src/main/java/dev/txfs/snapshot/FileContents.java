@@ -26,13 +26,16 @@ public final class FileContents {
         long size = 0;
         int start = 0;
         boolean eof = filled < buf.length;
-        while (filled - start > 0) {
+        while (true) {
             if (!eof && filled - start < CHUNKER.maxSize()) {
                 System.arraycopy(buf, start, buf, 0, filled - start);
                 filled -= start;
                 start = 0;
                 filled = fill(in, buf, filled);
                 eof = filled < buf.length;
+            }
+            if (filled == start) {
+                break;
             }
             int n = CHUNKER.cut(buf, start, filled - start);
             chunks.add(new Blob.ChunkRef(out.put(Chunks.encode(buf, start, n)), n));

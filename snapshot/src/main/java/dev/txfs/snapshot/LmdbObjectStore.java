@@ -146,6 +146,9 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
         if (format < 1) {
             throw new StoreFormatException("unknown store format " + format + " in " + conf);
         }
+        if (!Files.isRegularFile(dir.resolve("data.mdb"))) {
+            throw new StoreFormatException("store " + dir + " has lost its data file data.mdb");
+        }
         return new LmdbObjectStore(dir, mapSize);
     }
 
@@ -261,6 +264,9 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
 
     @Override
     public List<ObjectId> findByPrefix(String hexPrefix, int limit) {
+        if ((!hexPrefix.isEmpty() && !ObjectId.isHex(hexPrefix)) || hexPrefix.length() > 2 * ObjectId.LENGTH) {
+            return List.of();
+        }
         byte[] start = new byte[ObjectId.LENGTH];
         for (int i = 0; i + 1 < hexPrefix.length() && i / 2 < start.length; i += 2) {
             start[i / 2] = (byte) Integer.parseInt(hexPrefix.substring(i, i + 2), 16);
@@ -295,6 +301,9 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
 
     @Override
     public Optional<ObjectId> find(String name) {
+        if (name.isEmpty() || name.getBytes(UTF_8).length > 255) {
+            return Optional.empty();
+        }
         return read(txn -> {
             ByteBuffer v = refs.get(txn, key(name.getBytes(UTF_8)));
             return Optional.ofNullable(v == null ? null : ObjectId.fromBytes(copy(v), 0));
@@ -362,7 +371,7 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
         @Override
         public ObjectId put(byte[] canonical) {
             ObjectId id = ObjectId.hash(canonical);
-            if (staged.putIfAbsent(id, canonical) == null) {
+            if (staged.putIfAbsent(id, canonical.clone()) == null) {
                 stagedBytes += canonical.length + 64;
                 if (stagedBytes >= BATCH_BYTES) {
                     flush();

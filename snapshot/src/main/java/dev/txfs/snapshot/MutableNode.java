@@ -170,7 +170,8 @@ public abstract sealed class MutableNode permits MutableNode.Dir, MutableNode.Fi
 
     @Override
     public String toString() {
-        return kind + "#" + serial + (name == null ? "" : ":" + new String(name, java.nio.charset.StandardCharsets.UTF_8))
+        return kind + "#" + serial
+                + (name == null ? "" : ":" + new String(name, java.nio.charset.StandardCharsets.UTF_8))
                 + (group == null ? "" : " links=" + group.paths.size());
     }
 }

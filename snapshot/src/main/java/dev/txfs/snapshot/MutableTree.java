@@ -251,7 +251,8 @@ public final class MutableTree {
             return Optional.of(n.group.key());
         }
         String p = rawPath(n);
-        return Optional.ofNullable(p == null ? null : new String(p.getBytes(ISO_8859_1), java.nio.charset.StandardCharsets.UTF_8));
+        return Optional.ofNullable(
+                p == null ? null : new String(p.getBytes(ISO_8859_1), java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** The path as an ISO-8859-1 string ("" for the root), null if detached. */
@@ -351,7 +352,11 @@ public final class MutableTree {
     /** Creates an empty regular file. */
     public File createFile(Dir dir, byte[] name, int mode, long uid, long gid) throws FileSystemException {
         checkAbsent(dir, name);
-        TreeEntry e = TreeEntry.builder(name, EntryKind.FILE).mode(mode).owner(uid, gid).content(Content.EMPTY).build();
+        TreeEntry e = TreeEntry.builder(name, EntryKind.FILE)
+                .mode(mode)
+                .owner(uid, gid)
+                .content(Content.EMPTY)
+                .build();
         return attachNew(dir, name, new File(this, e));
     }
 
@@ -359,7 +364,11 @@ public final class MutableTree {
     public Dir mkdir(Dir dir, byte[] name, int mode, long uid, long gid) throws FileSystemException {
         checkAbsent(dir, name);
         TreeRef empty = Directories.write(out, List.of());
-        TreeEntry e = TreeEntry.builder(name, EntryKind.DIRECTORY).mode(mode).owner(uid, gid).tree(empty).build();
+        TreeEntry e = TreeEntry.builder(name, EntryKind.DIRECTORY)
+                .mode(mode)
+                .owner(uid, gid)
+                .tree(empty)
+                .build();
         return attachNew(dir, name, new Dir(this, e));
     }
 
@@ -368,18 +377,29 @@ public final class MutableTree {
         if (target.length == 0 || target.length > 4095) {
             throw new InvalidOperationException(display(dir, name), "symlink target must be 1 to 4095 bytes");
         }
-        TreeEntry e = TreeEntry.builder(name, EntryKind.SYMLINK).mode(0777).owner(uid, gid).symlinkTarget(target).build();
+        TreeEntry e = TreeEntry.builder(name, EntryKind.SYMLINK)
+                .mode(0777)
+                .owner(uid, gid)
+                .symlinkTarget(target)
+                .build();
         return attachNew(dir, name, new Special(this, e));
     }
 
     /** Creates a fifo, socket, or character or block device. */
     public Special mknod(Dir dir, byte[] name, EntryKind kind, int mode, long rdev, long uid, long gid)
             throws FileSystemException {
-        if (kind != EntryKind.FIFO && kind != EntryKind.SOCKET && kind != EntryKind.CHAR_DEVICE && kind != EntryKind.BLOCK_DEVICE) {
+        if (kind != EntryKind.FIFO
+                && kind != EntryKind.SOCKET
+                && kind != EntryKind.CHAR_DEVICE
+                && kind != EntryKind.BLOCK_DEVICE) {
             throw new InvalidOperationException(display(dir, name), "mknod of a " + kind);
         }
         checkAbsent(dir, name);
-        TreeEntry e = TreeEntry.builder(name, kind).mode(mode).owner(uid, gid).rdev(rdev).build();
+        TreeEntry e = TreeEntry.builder(name, kind)
+                .mode(mode)
+                .owner(uid, gid)
+                .rdev(rdev)
+                .build();
         return attachNew(dir, name, new Special(this, e));
     }
 
@@ -550,7 +570,8 @@ public final class MutableTree {
         touchDir(dstDir, t);
     }
 
-    private void exchange(Dir sd, byte[] sn, MutableNode a, Dir dd, byte[] dn, MutableNode b) throws FileSystemException {
+    private void exchange(Dir sd, byte[] sn, MutableNode a, Dir dd, byte[] dn, MutableNode b)
+            throws FileSystemException {
         long t = now();
         String pa = childPath(sd, sn);
         String pb = childPath(dd, dn);
@@ -764,7 +785,8 @@ public final class MutableTree {
             changes.put(k.getBytes(ISO_8859_1), null);
         }
         for (LinkGroup g : dirtyGroups) {
-            List<byte[]> paths = g.paths.stream().map(p -> p.getBytes(ISO_8859_1)).toList();
+            List<byte[]> paths =
+                    g.paths.stream().map(p -> p.getBytes(ISO_8859_1)).toList();
             changes.put(g.key().getBytes(ISO_8859_1), HardLinks.record(inodeEntry(g.node, new byte[] {'x'}), paths));
         }
         if (!changes.isEmpty()) {
@@ -809,8 +831,8 @@ public final class MutableTree {
         d.changed.clear();
         d.children.values().removeIf(java.util.Objects::isNull);
         if (d.base.entries() != d.entries || d.base.subdirs() != d.subdirs) {
-            throw new IllegalStateException("directory counts diverged: wrote " + d.base + ", tracked "
-                    + d.entries + "/" + d.subdirs);
+            throw new IllegalStateException(
+                    "directory counts diverged: wrote " + d.base + ", tracked " + d.entries + "/" + d.subdirs);
         }
         return d.base;
     }

@@ -70,7 +70,7 @@ public final class Snapshots {
                     "snapshot id prefix '" + spec + "' is too short (at least " + MIN_PREFIX + " hex digits)");
         }
         List<ObjectId> matches = new ArrayList<>();
-        for (ObjectId id : store.findByPrefix(hex, 64)) {
+        for (ObjectId id : store.findByPrefix(hex, Integer.MAX_VALUE)) {
             Optional<byte[]> raw = store.find(id);
             if (raw.isPresent() && raw.get().length > 0 && (raw.get()[0] & 0xff) == ObjectType.SNAPSHOT.code) {
                 matches.add(id);

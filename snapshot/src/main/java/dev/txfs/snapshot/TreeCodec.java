@@ -88,12 +88,15 @@ final class TreeCodec {
     }
 
     static TreeEntry readEntry(ByteReader r) {
-        byte[] name = r.lengthPrefixed("entry name", MAX_NAME);
+        byte[] name = r.lengthPrefixed("entry name", r.remaining());
         int kindByte = r.u8("entry kind");
+        if ((kindByte & RECORD_FLAG) == 0 && name.length > MAX_NAME) {
+            throw new MalformedObjectException("entry name length out of range: " + name.length);
+        }
         EntryKind kind = EntryKind.ofCode(kindByte & ~RECORD_FLAG);
         TreeEntry.Builder b = TreeEntry.builder(name, kind);
         if (kind == EntryKind.HARDLINK) {
-            b.linkKey(r.lengthPrefixed("link key", MAX_NAME));
+            b.linkKey(r.lengthPrefixed("link key", r.remaining()));
         } else {
             b.mode(r.boundedInt("mode", 07777));
             b.owner(r.varint("uid"), r.varint("gid"));
@@ -134,7 +137,7 @@ final class TreeCodec {
             int n = r.boundedInt("link path count", r.remaining());
             List<byte[]> paths = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                paths.add(r.lengthPrefixed("link path", MAX_NAME));
+                paths.add(r.lengthPrefixed("link path", r.remaining()));
             }
             b.linkPaths(paths);
         }

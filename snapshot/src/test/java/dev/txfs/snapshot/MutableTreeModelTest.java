@@ -68,7 +68,19 @@ class MutableTreeModelTest {
             try {
                 run(seed, 400);
             } catch (Throwable t) {
-                throw new AssertionError("seed " + seed + " failed after: " + String.join("; ", log.subList(Math.max(0, log.size() - (System.getProperty("txfs.seed") != null ? 100000 : 12)), log.size())), t);
+                throw new AssertionError(
+                        "seed " + seed + " failed after: "
+                                + String.join(
+                                        "; ",
+                                        log.subList(
+                                                Math.max(
+                                                        0,
+                                                        log.size()
+                                                                - (System.getProperty("txfs.seed") != null
+                                                                        ? 100000
+                                                                        : 12)),
+                                                log.size())),
+                        t);
             }
         }
     }
@@ -452,7 +464,8 @@ class MutableTreeModelTest {
         sb.append("root ").append(describe(r.dir())).append('\n');
         dumpDir(r.dir().tree(), "", sb);
         if (r.links() != null) {
-            Directories.list(store, r.links().id()).forEach(e -> sb.append("link ").append(describe(e)).append('\n'));
+            Directories.list(store, r.links().id())
+                    .forEach(e -> sb.append("link ").append(describe(e)).append('\n'));
         }
         return sb.toString();
     }
@@ -467,11 +480,17 @@ class MutableTreeModelTest {
     }
 
     private static String describe(TreeEntry e) {
-        return e.nameString() + " " + e.kind() + " " + Integer.toOctalString(e.mode()) + " x=" + e.xattrs().keySet()
+        return e.nameString() + " " + e.kind() + " " + Integer.toOctalString(e.mode()) + " x="
+                + e.xattrs().keySet()
                 + (e.kind() == EntryKind.FILE ? " " + e.content() : "")
                 + (e.kind() == EntryKind.DIRECTORY ? " n=" + e.dirEntries() + " s=" + e.dirSubdirs() : "")
                 + (e.kind() == EntryKind.HARDLINK ? " key=" + new String(e.linkKey(), UTF_8) : "")
-                + (e.linkPaths() != null ? " paths=" + e.linkPaths().stream().map(p -> new String(p, UTF_8)).toList() : "");
+                + (e.linkPaths() != null
+                        ? " paths="
+                                + e.linkPaths().stream()
+                                        .map(p -> new String(p, UTF_8))
+                                        .toList()
+                        : "");
     }
 
     /** The model written directly with the encodings: what a deterministic flush must produce. */
@@ -486,7 +505,8 @@ class MutableTreeModelTest {
         List<TreeEntry> records = new ArrayList<>();
         for (var e : paths.entrySet()) {
             if (e.getValue().size() > 1) {
-                List<byte[]> ps = e.getValue().stream().map(s -> s.getBytes(UTF_8)).toList();
+                List<byte[]> ps =
+                        e.getValue().stream().map(s -> s.getBytes(UTF_8)).toList();
                 records.add(HardLinks.record(inodeEntry(w, "x", e.getKey()), ps));
             }
         }
@@ -495,7 +515,10 @@ class MutableTreeModelTest {
     }
 
     private TreeEntry inodeEntry(ObjectWriter w, String name, Inode in) {
-        TreeEntry.Builder b = TreeEntry.builder(name.getBytes(UTF_8), in.kind).mode(in.mode).times(T, T).xattrs(in.xattrs);
+        TreeEntry.Builder b = TreeEntry.builder(name.getBytes(UTF_8), in.kind)
+                .mode(in.mode)
+                .times(T, T)
+                .xattrs(in.xattrs);
         if (in.kind == EntryKind.FILE) {
             b.content(FileContents.write(w, in.data));
         } else if (in.kind == EntryKind.SYMLINK) {
