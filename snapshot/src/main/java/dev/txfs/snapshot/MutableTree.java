@@ -735,27 +735,51 @@ public final class MutableTree {
         if (off < 0 || off + len < 0) {
             throw new InvalidOperationException(pathOf(f).orElse("?"), "negative offset");
         }
+        long before = f.data.dirtyBytes();
         f.data.write(out, off, src, srcOff, len);
-        modified(f);
+        modified(f, before);
     }
 
     public void truncate(File f, long size) throws FileSystemException {
         if (size < 0) {
             throw new InvalidOperationException(pathOf(f).orElse("?"), "negative size");
         }
+        long before = f.data.dirtyBytes();
         f.data.truncate(size);
-        modified(f);
+        modified(f, before);
     }
 
-    private void modified(File f) {
+    /** Bytes in dirty pages of all files; kept under {@link #TREE_SPILL_BYTES}. */
+    private long dirtyBytes;
+
+    long dirtyBytes() {
+        return dirtyBytes;
+    }
+
+    /** All files' dirty pages together are written out as chunks past this size. */
+    static final long TREE_SPILL_BYTES = 64L << 20;
+
+    private void modified(File f, long dirtyBefore) {
         long t = now();
         f.mtimeNs = t;
         f.ctimeNs = t;
         touch(f);
         dirtyFiles.add(f);
+        dirtyBytes += f.data.dirtyBytes() - dirtyBefore;
         if (f.data.dirtyBytes() >= FILE_SPILL_BYTES) {
-            f.data.flush(out);
+            spill(f);
         }
+        if (dirtyBytes >= TREE_SPILL_BYTES) {
+            for (File d : List.copyOf(dirtyFiles)) {
+                spill(d);
+            }
+        }
+    }
+
+    /** Writes a file's dirty pages out as chunks; its entry is still rewritten at the next flush. */
+    private void spill(File f) {
+        dirtyBytes -= f.data.dirtyBytes();
+        f.data.flush(out);
     }
 
     // ---- flush -----------------------------------------------------------------------------
@@ -804,6 +828,10 @@ public final class MutableTree {
         }
         dirtyGroups.clear();
         removedKeys.clear();
+        for (File f : List.copyOf(dirtyFiles)) {
+            spill(f); // unlinked while open: not in the tree, but its pages still count
+            dirtyFiles.remove(f);
+        }
         TreeEntry rootEntry = root.entryBuilder(new byte[0]).tree(rootRef).build();
         ObjectId id = out.put(new Root(rootEntry, linksBase).encode());
         out.flush();
@@ -841,6 +869,7 @@ public final class MutableTree {
     private TreeEntry inodeEntry(MutableNode n, byte[] name) {
         TreeEntry.Builder b = n.entryBuilder(name);
         if (n instanceof File f) {
+            dirtyBytes -= f.data.dirtyBytes();
             b.content(f.data.flush(out));
             dirtyFiles.remove(f);
         } else if (n instanceof Special s) {

@@ -1,0 +1,66 @@
+package dev.txfs.snapshot;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.txfs.snapshot.MutableNode.File;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** File data streams into chunks: dirty pages stay bounded whatever is written. */
+class MutableTreeMemoryTest {
+    private static final long T = 1_700_000_000_000_000_000L;
+
+    @Test
+    void write_whenTenFilesGetTwentyMiBEach_dirtyPagesStayUnderTheTreeBudget() throws Exception {
+        InMemoryObjectStore store = new InMemoryObjectStore();
+        MutableTree tree = new MutableTree(store, MutableTree.writeEmpty(store, 0755, 0, 0, T), () -> T);
+        List<File> files = new ArrayList<>();
+        List<ByteArrayOutputStream> expected = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            files.add(tree.createFile(tree.root(), ("f" + i).getBytes(UTF_8), 0644, 0, 0));
+            expected.add(new ByteArrayOutputStream());
+        }
+        Random rnd = new Random(7);
+        byte[] buf = new byte[1 << 20];
+        long peak = 0;
+        for (int mib = 0; mib < 20; mib++) {
+            for (int i = 0; i < files.size(); i++) {
+                rnd.nextBytes(buf);
+                tree.write(files.get(i), (long) mib << 20, buf, 0, buf.length);
+                expected.get(i).write(buf);
+                peak = Math.max(peak, tree.dirtyBytes());
+            }
+        }
+        assertTrue(peak <= MutableTree.TREE_SPILL_BYTES + (1 << 20), "peak dirty bytes " + peak);
+        ObjectId root = tree.flush();
+        assertEquals(0, tree.dirtyBytes());
+        MutableTree reopened = new MutableTree(store, root, () -> T);
+        for (int i = 0; i < files.size(); i++) {
+            File f = (File) reopened.get("/f" + i);
+            byte[] got = new byte[20 << 20];
+            assertEquals(got.length, reopened.read(f, 0, got, 0, got.length));
+            assertTrue(java.util.Arrays.equals(expected.get(i).toByteArray(), got), "content of f" + i);
+            // The spilled, incrementally chunked content is the canonical chunking of the bytes.
+            assertEquals(FileContents.write(store.newWriter(), got), Directories.find(store,
+                    Root.decode(store.get(root)).dir().tree(), ("f" + i).getBytes(UTF_8)).orElseThrow().content());
+        }
+    }
+
+    @Test
+    void flush_whenAnUnlinkedFileIsStillDirty_releasesItsPages() throws Exception {
+        InMemoryObjectStore store = new InMemoryObjectStore();
+        MutableTree tree = new MutableTree(store, MutableTree.writeEmpty(store, 0755, 0, 0, T), () -> T);
+        File f = tree.createFile(tree.root(), "gone".getBytes(UTF_8), 0644, 0, 0);
+        tree.write(f, 0, new byte[300_000], 0, 300_000);
+        tree.unlink(tree.root(), "gone".getBytes(UTF_8));
+        tree.flush();
+        assertEquals(0, tree.dirtyBytes());
+        byte[] back = new byte[10];
+        assertEquals(10, tree.read(f, 0, back, 0, 10), "an open handle still reads the unlinked file");
+    }
+}
