@@ -18,7 +18,7 @@ import java.util.TreeMap;
  * entry       := nameLen:varint name kind:u8 body [paths]
  *   kind      := EntryKind code, | 0x80 when a link record (paths follow)
  *   HARDLINK  := key:(varint len, bytes)         nothing else: the inode is the record
- *   others    := mode:varint uid:varint gid:varint mtime:zigzag-ns ctime:zigzag-ns
+ *   others    := mode:varint uid:varint gid:varint mtime:zigzag-ns
  *                xattrCount:varint (name:(varint len, utf8) value:(varint len, bytes))* sorted by name
  *                then FILE:    size:varint tag:u8 (0 inline: size bytes | 1 chunk: id:32 | 2 blob: id:32)
  *                     DIR:     tree:child
@@ -28,8 +28,10 @@ import java.util.TreeMap;
  *   paths     := count:varint (varint len, bytes)*   absolute paths, sorted
  * </pre>
  *
- * Everything is hashed; nothing in an object depends on where or when it was written (no
- * atime: reading a file must not change a tree id). Decoders check every length against the
+ * Everything is hashed; nothing in an object depends on where or when it was written. Of the
+ * three times only mtime is stored: atime would make reading change a tree id, and ctime cannot
+ * be restored by a checkout (nor set by any tool), so storing it would give every copy of a tree
+ * a different id. A decoded entry's ctime is its mtime. Decoders check every length against the
  * remaining input before allocating.
  */
 final class TreeCodec {
@@ -57,8 +59,7 @@ final class TreeCodec {
             w.varint(e.mode())
                     .varint(e.uid())
                     .varint(e.gid())
-                    .zigzag(e.mtimeNs())
-                    .zigzag(e.ctimeNs());
+                    .zigzag(e.mtimeNs());
             w.varint(e.xattrs().size());
             for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
                 w.string(x.getKey()).lengthPrefixed(x.getValue());
@@ -100,7 +101,8 @@ final class TreeCodec {
         } else {
             b.mode(r.boundedInt("mode", 07777));
             b.owner(r.varint("uid"), r.varint("gid"));
-            b.times(r.zigzag("mtime"), r.zigzag("ctime"));
+            long mtime = r.zigzag("mtime");
+            b.times(mtime, mtime); // ctime is not stored: see the class comment
             int nx = r.boundedInt("xattr count", r.remaining());
             TreeMap<String, byte[]> xattrs = new TreeMap<>();
             for (int i = 0; i < nx; i++) {
