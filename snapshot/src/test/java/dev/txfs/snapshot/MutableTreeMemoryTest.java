@@ -46,8 +46,11 @@ class MutableTreeMemoryTest {
             assertEquals(got.length, reopened.read(f, 0, got, 0, got.length));
             assertTrue(java.util.Arrays.equals(expected.get(i).toByteArray(), got), "content of f" + i);
             // The spilled, incrementally chunked content is the canonical chunking of the bytes.
-            assertEquals(FileContents.write(store.newWriter(), got), Directories.find(store,
-                    Root.decode(store.get(root)).dir().tree(), ("f" + i).getBytes(UTF_8)).orElseThrow().content());
+            assertEquals(
+                    FileContents.write(store.newWriter(), got),
+                    Directories.find(store, Root.decode(store.get(root)).dir().tree(), ("f" + i).getBytes(UTF_8))
+                            .orElseThrow()
+                            .content());
         }
     }
 

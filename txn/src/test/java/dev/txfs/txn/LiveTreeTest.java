@@ -36,7 +36,10 @@ class LiveTreeTest {
         MutableNode.File f = live.tree().createFile(live.tree().root(), "f".getBytes(UTF_8), 0644, 0, 0);
         live.tree().write(f, 0, "data".getBytes(UTF_8), 0, 4);
         ObjectId root = live.sync();
-        assertEquals(root, Snapshots.load(store, store.refs().find(LiveTree.REF).orElseThrow()).root());
+        assertEquals(
+                root,
+                Snapshots.load(store, store.refs().find(LiveTree.REF).orElseThrow())
+                        .root());
 
         LiveTree again = open(Optional.empty());
         MutableNode.File g = (MutableNode.File) again.tree().get("/f");

@@ -1,0 +1,126 @@
+package dev.txfs.tool;
+
+import dev.txfs.fs.FsOps;
+import dev.txfs.fs.LiveFs;
+import dev.txfs.fs.fuse.FuseMount;
+import dev.txfs.snapshot.LmdbObjectStore;
+import dev.txfs.snapshot.ObjectId;
+import dev.txfs.txn.LiveTree;
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The mount daemon: serves one mount of one store until it is unmounted.
+ *
+ * <p>Lifecycle: open the store and the live tree, listen on the control socket, mount, then sync
+ * the live tree every {@link #SYNC_SECONDS} s (and on every fsync) until the kernel lets go; a
+ * last sync, and the store is closed. SIGTERM/SIGINT sync and unmount lazily. A daemon killed
+ * with SIGKILL leaves a mount answering ENOTCONN that {@code txfs umount} clears; the next mount
+ * starts from the last sync.
+ */
+final class Daemon {
+    private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
+    static final int SYNC_SECONDS = 5;
+
+    private Daemon() {}
+
+    static long nowNs() {
+        java.time.Instant i = java.time.Instant.now();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    /** Runs in the foreground; returns when the mount is gone. */
+    static void run(Path storeDir, Path mountpoint, Optional<ObjectId> snapshot, boolean rootfs, List<String> extra)
+            throws IOException, InterruptedException {
+        try (LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
+            LiveTree live = LiveTree.open(store, snapshot, Daemon::nowNs);
+            live.sync();
+            FileStore device = Files.getFileStore(storeDir);
+            LiveFs fs = new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {});
+            Path socket = ControlSocket.pathFor(storeDir, mountpoint);
+            FuseMount[] mount = new FuseMount[1];
+            try (ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, mountpoint))) {
+                mount[0] = FuseMount.mount(fs, mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
+                LOG.info("mounted " + storeDir + " at " + mountpoint + " (pid "
+                        + ProcessHandle.current().pid() + ")");
+                ScheduledExecutorService syncer = Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "txfs-sync");
+                    t.setDaemon(true);
+                    return t;
+                });
+                syncer.scheduleWithFixedDelay(() -> syncQuietly(live), SYNC_SECONDS, SYNC_SECONDS, TimeUnit.SECONDS);
+                Thread hook = new Thread(() -> {
+                    syncQuietly(live);
+                    try {
+                        FuseMount.unmount(mountpoint, true);
+                    } catch (IOException e) {
+                        // already gone
+                    }
+                });
+                Runtime.getRuntime().addShutdownHook(hook);
+                mount[0].awaitEnd();
+                syncer.shutdownNow();
+                live.sync();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // shutting down already
+                }
+                LOG.info("unmounted " + mountpoint);
+            }
+        }
+    }
+
+    private static void syncQuietly(LiveTree live) {
+        try {
+            live.sync();
+        } catch (Exception e) {
+            LOG.log(Level.SEVERE, "sync of the live tree failed", e);
+        }
+    }
+
+    private static FsOps.StatFs statfs(LmdbObjectStore store, FileStore device) throws IOException {
+        var s = store.stats();
+        long bsize = 4096;
+        long total = Math.min(device.getTotalSpace(), s.mapSize());
+        long free = Math.max(0, Math.min(device.getUsableSpace(), s.mapSize() - s.bytesUsed()));
+        return new FsOps.StatFs(
+                total / bsize, free / bsize, free / bsize, s.objects() + free / bsize, free / bsize, (int) bsize, 255);
+    }
+
+    /** Control requests: {@code sync}, {@code snapshot AUTHOR<TAB>MESSAGE}, {@code unmount}, {@code status}. */
+    private static String handle(String request, LiveTree live, Path mountpoint) {
+        try {
+            if (request.equals("sync")) {
+                return "ok " + live.sync();
+            }
+            if (request.startsWith("snapshot ")) {
+                String[] parts = request.substring(9).split("\t", 2);
+                if (parts.length != 2) {
+                    return "err malformed snapshot request";
+                }
+                return "ok " + live.snapshot(parts[0], parts[1].replace("\\n", "\n"));
+            }
+            if (request.equals("unmount")) {
+                live.sync();
+                FuseMount.unmount(mountpoint, false);
+                return "ok " + ProcessHandle.current().pid();
+            }
+            if (request.equals("status")) {
+                return "ok pid=" + ProcessHandle.current().pid() + " root=" + live.sync();
+            }
+            return "err unknown request";
+        } catch (IOException e) {
+            return "err " + e.getMessage();
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package dev.txfs.tool;
+
+import dev.txfs.snapshot.LmdbObjectStore;
+import dev.txfs.snapshot.ObjectId;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code txfs mount}: serve the store's live tree at a directory. */
+@Command(
+        name = "mount",
+        description = {
+            "Mount the store's live tree at MOUNTPOINT. Returns when the mount is usable; the daemon",
+            "keeps serving it (logs in the store's logs/ directory) until `txfs umount`.",
+            "Needs root."
+        })
+final class MountCommand extends BaseCommand {
+    @Parameters(paramLabel = "MOUNTPOINT", description = "An existing directory.")
+    Path mountpoint;
+
+    @Option(names = "--foreground", description = "Serve in this process (logs to stderr) instead of a daemon.")
+    boolean foreground;
+
+    @Option(names = "--snapshot", paramLabel = "ID", description = "Start the live tree from this snapshot.")
+    String snapshot;
+
+    @Option(
+            names = "-o",
+            split = ",",
+            paramLabel = "OPTS",
+            description = "Mount options: rootfs (allow devices and setuid, for a root filesystem), dev, suid.")
+    List<String> options = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        Path mp = mountpoint.toAbsolutePath().normalize();
+        if (!Files.exists(mp)) {
+            throw new ToolException(ExitCode.NOT_FOUND, "mount point does not exist: " + mp);
+        }
+        if (!Files.isDirectory(mp)) {
+            throw new ToolException(ExitCode.USAGE, "mount point is not a directory: " + mp);
+        }
+        if (Mounts.at(mp).isPresent()) {
+            throw new ToolException(ExitCode.USAGE, "a txfs is already mounted at " + mp);
+        }
+        boolean rootfs = false;
+        List<String> extra = new ArrayList<>();
+        for (String o : options) {
+            switch (o) {
+                case "rootfs", "dev", "suid" -> rootfs = true;
+                default -> throw new ToolException(ExitCode.USAGE, "unknown mount option: " + o);
+            }
+        }
+        if (StoreLocator.effectiveUid() != 0) {
+            throw new ToolException(
+                    ExitCode.FAILED, "mounting needs root (a non-root mount through fusermount3 is not supported yet)");
+        }
+        Path storeDir;
+        Optional<ObjectId> start = Optional.empty();
+        try (LmdbObjectStore store = openStore()) {
+            storeDir = store.directory().toAbsolutePath().normalize();
+            if (snapshot != null) {
+                start = Optional.of(resolve(store, snapshot));
+            }
+        }
+        if (foreground) {
+            Daemon.run(storeDir, mp, start, rootfs, extra);
+            return 0;
+        }
+        return spawn(storeDir, mp, start, rootfs);
+    }
+
+    private int spawn(Path storeDir, Path mp, Optional<ObjectId> start, boolean rootfs)
+            throws IOException, InterruptedException {
+        Path logs = Files.createDirectories(storeDir.resolve("logs"));
+        Path log = logs.resolve(
+                ControlSocket.pathFor(storeDir, mp).getFileName().toString().replace(".sock", ".log"));
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            cmd.add("/usr/bin/setsid"); // out of the caller's session: its Ctrl-C and hangup do not reach the daemon
+        }
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(List.of(
+                "--add-opens",
+                "java.base/java.nio=ALL-UNNAMED",
+                "--add-opens",
+                "java.base/sun.nio.ch=ALL-UNNAMED",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "--store",
+                storeDir.toString(),
+                "mount",
+                "--foreground"));
+        start.ifPresent(id -> cmd.addAll(List.of("--snapshot", id.toHex())));
+        if (rootfs) {
+            cmd.addAll(List.of("-o", "rootfs"));
+        }
+        cmd.add(mp.toString());
+        Process p = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true)
+                .start();
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (Mounts.at(mp).isPresent()) {
+                out().println("mounted " + storeDir + " at " + mp + " (daemon pid " + p.pid() + ", log " + log + ")");
+                return 0;
+            }
+            if (!p.isAlive()) {
+                throw new ToolException(
+                        ExitCode.FAILED, "the mount daemon exited (" + p.exitValue() + "): " + lastLine(log));
+            }
+            Thread.sleep(20);
+        }
+        p.destroy();
+        throw new ToolException(ExitCode.FAILED, "the mount did not appear within 60 s; see " + log);
+    }
+
+    private static String lastLine(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                if (lines.get(i).startsWith("txfs: ")) {
+                    return lines.get(i).substring(6);
+                }
+            }
+            return lines.isEmpty() ? "(empty log)" : lines.get(lines.size() - 1);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+}
