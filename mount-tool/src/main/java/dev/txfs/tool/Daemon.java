@@ -42,7 +42,9 @@ final class Daemon {
     static void run(Path storeDir, Path mountpoint, Optional<ObjectId> snapshot, boolean rootfs, List<String> extra)
             throws IOException, InterruptedException {
         try (LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
-            LiveTree live = LiveTree.open(store, snapshot, Daemon::nowNs);
+            // An empty store's root directory belongs to whoever mounts it first.
+            LiveTree live = LiveTree.open(
+                    store, snapshot, Daemon::nowNs, StoreLocator.effectiveUid(), StoreLocator.effectiveGid());
             live.sync();
             FileStore device = Files.getFileStore(storeDir);
             LiveFs fs = new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {});

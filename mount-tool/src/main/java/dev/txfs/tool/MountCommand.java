@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
         description = {
             "Mount the store's live tree at MOUNTPOINT. Returns when the mount is usable; the daemon",
             "keeps serving it (logs in the store's logs/ directory) until `txfs umount`.",
-            "Needs root."
+            "Root mounts with mount(2); other users through fusermount3 (package fuse3)."
         })
 final class MountCommand extends BaseCommand {
     @Parameters(paramLabel = "MOUNTPOINT", description = "An existing directory.")
@@ -56,10 +56,6 @@ final class MountCommand extends BaseCommand {
                 case "rootfs", "dev", "suid" -> rootfs = true;
                 default -> throw new ToolException(ExitCode.USAGE, "unknown mount option: " + o);
             }
-        }
-        if (StoreLocator.effectiveUid() != 0) {
-            throw new ToolException(
-                    ExitCode.FAILED, "mounting needs root (a non-root mount through fusermount3 is not supported yet)");
         }
         Path storeDir;
         Optional<ObjectId> start = Optional.empty();

@@ -90,10 +90,19 @@ final class StoreLocator {
 
     /** The effective uid, from /proc (no native call needed); -1 if unknown. */
     static long effectiveUid() {
+        return effectiveId("Uid:");
+    }
+
+    /** The effective gid, from /proc; -1 if unknown. */
+    static long effectiveGid() {
+        return effectiveId("Gid:");
+    }
+
+    private static long effectiveId(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Uid:")) {
-                    return Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
+                if (line.startsWith(field)) {
+                    return Long.parseLong(line.substring(field.length()).trim().split("\\s+")[1]);
                 }
             }
         } catch (IOException | RuntimeException e) {

@@ -44,10 +44,15 @@ public final class LiveTree {
      * else from {@code HEAD}, else an empty tree owned by root.
      */
     public static LiveTree open(ObjectStore store, Optional<ObjectId> snapshot, LongSupplier clock) {
+        return open(store, snapshot, clock, 0, 0);
+    }
+
+    /** Like {@link #open(ObjectStore, Optional, LongSupplier)}; an empty tree's root is owned by uid:gid. */
+    public static LiveTree open(ObjectStore store, Optional<ObjectId> snapshot, LongSupplier clock, long uid, long gid) {
         Optional<ObjectId> start =
                 snapshot.or(() -> store.refs().find(REF)).or(() -> store.refs().find(Snapshots.HEAD));
         ObjectId root = start.map(id -> Snapshots.load(store, id).root())
-                .orElseGet(() -> MutableTree.writeEmpty(store, 0755, 0, 0, clock.getAsLong()));
+                .orElseGet(() -> MutableTree.writeEmpty(store, 0755, uid, gid, clock.getAsLong()));
         return new LiveTree(store, root, clock);
     }
 

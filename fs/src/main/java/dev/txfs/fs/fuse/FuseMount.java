@@ -12,8 +12,9 @@ import java.util.List;
  *
  * <p>Options: {@code allow_other} and {@code default_permissions} always (the kernel checks
  * permissions against the modes we report); {@code nosuid,nodev} unless {@code rootfs} asks for
- * a machine's root. Needs root (CAP_SYS_ADMIN); a non-root mount through fusermount3 is not
- * there yet.
+ * a machine's root. As root this is {@code mount(2)}; other users mount and unmount through
+ * {@code fusermount3} ({@link Fusermount}), with {@code allow_other} only where
+ * {@code /etc/fuse.conf} permits it.
  */
 public final class FuseMount implements AutoCloseable {
     private static final long MS_NOSUID = 2;
@@ -42,24 +43,37 @@ public final class FuseMount implements AutoCloseable {
         if (!Files.isDirectory(mp)) {
             throw new IOException("mount point is not a directory: " + mp);
         }
-        int fd = FuseDevice.open();
-        StringBuilder data =
-                new StringBuilder("fd=" + fd + ",rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions");
-        for (String o : extra) {
-            data.append(',').append(o);
-        }
-        long flags = rootfs ? 0 : (MS_NOSUID | MS_NODEV);
-        int r = FuseDevice.LIBC.mount(
-                FuseDevice.cstr(source),
-                FuseDevice.cstr(mp.toString()),
-                FuseDevice.cstr("fuse.txfs"),
-                flags,
-                FuseDevice.cstr(data.toString()));
-        if (r != 0) {
-            int e = FuseDevice.errno();
-            FuseDevice.close(fd);
-            throw new IOException("mount of " + mp + " failed: " + FuseDevice.errnoName(e)
-                    + (e == 1 ? " (mounting needs root)" : ""));
+        int fd;
+        if (Fusermount.euid() != 0) {
+            // Not root: fusermount3 mounts for us (user_id/group_id are ours; nosuid,nodev forced).
+            if (rootfs) {
+                throw new IOException("a root filesystem mount (dev, suid) needs root");
+            }
+            StringBuilder o = new StringBuilder("rootmode=40000,user_id=" + Fusermount.euid() + ",group_id="
+                    + Fusermount.egid() + ",default_permissions,fsname=" + source.replace(",", "\\,") + ",subtype=txfs");
+            if (Fusermount.userAllowOther()) {
+                o.append(",allow_other");
+            }
+            fd = Fusermount.mount(mp, o.toString());
+        } else {
+            fd = FuseDevice.open();
+            StringBuilder data = new StringBuilder(
+                    "fd=" + fd + ",rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions");
+            for (String o : extra) {
+                data.append(',').append(o);
+            }
+            long flags = rootfs ? 0 : (MS_NOSUID | MS_NODEV);
+            int r = FuseDevice.LIBC.mount(
+                    FuseDevice.cstr(source),
+                    FuseDevice.cstr(mp.toString()),
+                    FuseDevice.cstr("fuse.txfs"),
+                    flags,
+                    FuseDevice.cstr(data.toString()));
+            if (r != 0) {
+                int e = FuseDevice.errno();
+                FuseDevice.close(fd);
+                throw new IOException("mount of " + mp + " failed: " + FuseDevice.errnoName(e));
+            }
         }
         FuseSession session = new FuseSession(ops, fd, threads);
         session.start();
@@ -76,6 +90,10 @@ public final class FuseMount implements AutoCloseable {
 
     /** Unmounts (lazily if {@code detach}) and waits until the kernel has let go. */
     public static void unmount(Path mountpoint, boolean detach) throws IOException {
+        if (Fusermount.euid() != 0) {
+            Fusermount.unmount(mountpoint.toAbsolutePath().normalize(), detach);
+            return;
+        }
         int r = FuseDevice.LIBC.umount2(
                 FuseDevice.cstr(mountpoint.toAbsolutePath().normalize().toString()), detach ? MNT_DETACH : 0);
         if (r != 0) {
