@@ -69,9 +69,10 @@ public interface FsOps {
 
     byte[] readlink(Caller c, long ino) throws IOException;
 
-    Entry mknod(Caller c, long parent, byte[] name, int mode, long rdev) throws IOException;
+    /** {@code umask} is the caller's: the filesystem applies it (FUSE_DONT_MASK), unless a default ACL rules. */
+    Entry mknod(Caller c, long parent, byte[] name, int mode, long rdev, int umask) throws IOException;
 
-    Entry mkdir(Caller c, long parent, byte[] name, int mode) throws IOException;
+    Entry mkdir(Caller c, long parent, byte[] name, int mode, int umask) throws IOException;
 
     Entry symlink(Caller c, long parent, byte[] name, byte[] target) throws IOException;
 
@@ -86,7 +87,7 @@ public interface FsOps {
 
     Opened open(Caller c, long ino, int flags) throws IOException;
 
-    Created create(Caller c, long parent, byte[] name, int mode, int flags) throws IOException;
+    Created create(Caller c, long parent, byte[] name, int mode, int flags, int umask) throws IOException;
 
     /** Reads into {@code dst} (position to limit); returns bytes read. */
     int read(Caller c, long ino, long fh, long offset, ByteBuffer dst) throws IOException;
@@ -94,15 +95,16 @@ public interface FsOps {
     /** Writes all of {@code src}; returns bytes written. */
     int write(Caller c, long ino, long fh, long offset, ByteBuffer src) throws IOException;
 
-    void flush(long ino, long fh) throws IOException;
-
     void release(long ino, long fh) throws IOException;
 
     void fsync(long ino, long fh, boolean datasync) throws IOException;
 
     Opened opendir(Caller c, long ino) throws IOException;
 
-    /** Entries from {@code offset} on; {@code plus} asks for full entries (readdirplus). */
+    /**
+     * Entries from {@code offset} on; {@code plus} asks for full entries (readdirplus), each counting
+     * one lookup: the caller {@link #forget}s those it does not pass to the kernel.
+     */
     List<DirEntry> readdir(Caller c, long ino, long fh, long offset, int max, boolean plus) throws IOException;
 
     void releasedir(long ino, long fh);

@@ -1,6 +1,7 @@
 package dev.txfs.fs;
 
 import dev.txfs.fs.FsException.Kind;
+import dev.txfs.fs.fuse.PosixAcl;
 import dev.txfs.snapshot.EntryKind;
 import dev.txfs.snapshot.MutableNode;
 import dev.txfs.snapshot.MutableNode.Dir;
@@ -16,10 +17,13 @@ import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.function.LongSupplier;
 
 /**
@@ -27,11 +31,21 @@ import java.util.function.LongSupplier;
  * and the rules the kernel leaves to the filesystem (ownership of new nodes, setgid directories,
  * xattr namespaces, fallocate modes).
  *
- * <p>Inode table: one number per node object, handed out on first lookup and kept while the
- * kernel holds a lookup count (FORGET drops it); numbers are never reused within a mount, so the
- * generation is always 0. Only the live view exists so far; a transaction's diverged nodes are
- * distinct node objects and so get numbers of their own. st_ino is the inode number: stable
- * while mounted, not across remounts.
+ * <p>Inode table: a node's number is its {@link MutableNode#serial()} (the root's is 1), so it is
+ * the same every time the kernel looks the node up, also after a FORGET; the table maps the numbers
+ * the kernel holds a lookup count on (FORGET drops them) back to nodes. Numbers are never reused
+ * within a mount, so the generation is always 0. Only the live view exists so far; a transaction's
+ * diverged nodes are distinct node objects and so get numbers of their own. st_ino is the inode
+ * number: stable while mounted, not across remounts.
+ *
+ * <p>Not in the tree, kept here for the mount's life: atimes set by utimensat (the tree keeps no
+ * atime; st_atime is the mtime otherwise) and which nodes lost their last name while open (st_nlink
+ * 0).
+ *
+ * <p>POSIX ACLs (the kernel enforces them: FUSE_POSIX_ACL) are xattrs whose meaning the
+ * filesystem keeps: setting an access ACL sets the mode, and one the mode says all of is not
+ * stored; chmod rewrites the access ACL; a new node inherits its directory's default ACL, else
+ * the caller's umask applies (FUSE_DONT_MASK). See {@link PosixAcl}.
  *
  * <p>Caching: nothing but the kernel changes the live tree yet, so names and attributes are
  * cached for {@link #VALID_NS} and files keep their page cache across opens.
@@ -50,10 +64,13 @@ public final class LiveFs implements FsOps {
     private final LongSupplier clock;
     private final StatFsSource statfs;
     private final Map<Long, MutableNode> nodes = new HashMap<>();
-    private final Map<MutableNode, Long> inodes = new IdentityHashMap<>();
     private final Map<Long, Long> lookups = new HashMap<>();
     private final Map<Long, Handle> handles = new HashMap<>();
-    private long nextIno = ROOT + 1;
+    /** Explicitly set atimes (MutableNode has identity equality, so weak keys are safe). */
+    private final Map<MutableNode, Long> atimes = new WeakHashMap<>();
+    /** Nodes that lost their last name (still open somewhere). */
+    private final Set<MutableNode> orphans = Collections.newSetFromMap(new WeakHashMap<>());
+
     private long nextFh = 1;
     private final Runnable onDestroy;
 
@@ -72,7 +89,13 @@ public final class LiveFs implements FsOps {
         this.statfs = statfs;
         this.onDestroy = onDestroy;
         nodes.put(ROOT, tree.root());
-        inodes.put(tree.root(), ROOT);
+    }
+
+    /** How many inodes the kernel holds a lookup count on (the root included); for tests. */
+    int inodesHeld() {
+        synchronized (lock) {
+            return nodes.size();
+        }
     }
 
     @Override
@@ -95,14 +118,9 @@ public final class LiveFs implements FsOps {
         return d;
     }
 
+    /** The node's inode number: stable for the node object's life, whatever the kernel forgets. */
     private long inoOf(MutableNode n) {
-        Long ino = inodes.get(n);
-        if (ino == null) {
-            ino = nextIno++;
-            inodes.put(n, ino);
-            nodes.put(ino, n);
-        }
-        return ino;
+        return n == tree.root() ? ROOT : n.serial() + 1;
     }
 
     private Attr attr(MutableNode n) {
@@ -113,11 +131,11 @@ public final class LiveFs implements FsOps {
                 ino,
                 size,
                 (size + 511) / 512,
-                n.mtimeNs(),
+                atimes.getOrDefault(n, n.mtimeNs()),
                 n.mtimeNs(),
                 n.ctimeNs(),
                 n.stMode(),
-                n.nlink(),
+                orphans.contains(n) ? 0 : n.nlink(),
                 n.uid(),
                 n.gid(),
                 rdev);
@@ -126,14 +144,41 @@ public final class LiveFs implements FsOps {
     /** A reply entry; counts one kernel lookup of the node. */
     private Entry entry(MutableNode n) {
         long ino = inoOf(n);
+        nodes.put(ino, n);
         lookups.merge(ino, 1L, Long::sum);
         return new Entry(ino, 0, attr(n), VALID_NS, VALID_NS);
+    }
+
+    /** Marks {@code n} as having no name left if so (after unlink, rmdir, or a rename over it). */
+    private void noteIfOrphaned(MutableNode n) throws IOException {
+        if (n != null && tree.pathOf(n).isEmpty()) {
+            orphans.add(n);
+            dropIfUnreachable(n);
+        }
+    }
+
+    /**
+     * Empties a file nothing can reach any more (no name, no open handle), so that its data is not
+     * written out as chunks at the next sync only to be unreferenced.
+     */
+    private void dropIfUnreachable(MutableNode n) throws IOException {
+        if (n instanceof File f && f.size() > 0 && orphans.contains(f)) {
+            for (Handle h : handles.values()) {
+                if (h.node() == f) {
+                    return;
+                }
+            }
+            tree.truncate(f, 0);
+        }
     }
 
     @Override
     public Entry lookup(Caller c, long parent, byte[] name) throws IOException {
         synchronized (lock) {
             Dir d = dir(parent);
+            if (name.length > 255) {
+                throw new TreeExceptions.NameTooLongException(new String(name));
+            }
             MutableNode n = tree.lookup(d, name).orElseThrow(() -> new NoSuchFileException(new String(name)));
             return entry(n);
         }
@@ -148,10 +193,7 @@ public final class LiveFs implements FsOps {
             Long left = lookups.merge(ino, -nlookup, Long::sum);
             if (left != null && left <= 0) {
                 lookups.remove(ino);
-                MutableNode n = nodes.remove(ino);
-                if (n != null) {
-                    inodes.remove(n);
-                }
+                nodes.remove(ino);
             }
         }
     }
@@ -177,14 +219,19 @@ public final class LiveFs implements FsOps {
                 }
                 tree.truncate(f, s.size());
             }
-            Long mtime = s.mtimeNow() ? (Long) clock.getAsLong() : s.mtimeNs();
-            if (s.mode() != null
-                    || s.uid() != null
-                    || s.gid() != null
-                    || mtime != null
-                    || s.atimeNow()
-                    || s.atimeNs() != null) {
+            long now = clock.getAsLong();
+            Long mtime = s.mtimeNow() ? (Long) now : s.mtimeNs();
+            Long atime = s.atimeNow() ? (Long) now : s.atimeNs();
+            if (s.mode() != null || s.uid() != null || s.gid() != null || mtime != null || atime != null) {
                 tree.setAttributes(n, s.mode() == null ? null : s.mode() & 07777, s.uid(), s.gid(), mtime);
+            }
+            if (atime != null && atime != n.mtimeNs()) {
+                atimes.put(n, atime);
+            } else if (atime != null) {
+                atimes.remove(n); // the default: keep the map to atimes that differ
+            }
+            if (s.mode() != null) {
+                chmodAcl(n, s.mode() & 07777);
             }
             return attr(n);
         }
@@ -205,29 +252,67 @@ public final class LiveFs implements FsOps {
         return (parent.mode() & S_ISGID) != 0 ? parent.gid() : c.gid();
     }
 
+    /** The mode and ACLs of a new node: from the parent's default ACL if it has one, else mode & ~umask. */
+    private record NewNode(int mode, byte[] accessAcl, byte[] defaultAcl) {
+        void applyTo(MutableTree tree, MutableNode n) throws IOException {
+            if (accessAcl != null) {
+                tree.setXattr(n, PosixAcl.ACCESS, accessAcl, XattrMode.ANY);
+            }
+            if (defaultAcl != null) {
+                tree.setXattr(n, PosixAcl.DEFAULT, defaultAcl, XattrMode.ANY);
+            }
+        }
+    }
+
+    private NewNode newNode(Dir parent, int mode, int umask, boolean isDir) throws FsException {
+        Optional<byte[]> inherited = tree.getXattr(parent, PosixAcl.DEFAULT);
+        if (inherited.isEmpty()) {
+            return new NewNode(mode & ~(umask & 0777), null, null);
+        }
+        PosixAcl.Inherited in = PosixAcl.decode(inherited.get()).inherit(mode);
+        return new NewNode(
+                in.mode(), in.access() == null ? null : in.access().encode(), isDir ? inherited.get() : null);
+    }
+
+    /** chmod of a node with an access ACL: the ACL's owner, mask (or group) and other entries follow. */
+    private void chmodAcl(MutableNode n, int mode) throws IOException {
+        Optional<byte[]> acl = tree.getXattr(n, PosixAcl.ACCESS);
+        if (acl.isPresent()) {
+            tree.setXattr(
+                    n, PosixAcl.ACCESS, PosixAcl.decode(acl.get()).chmod(mode).encode(), XattrMode.ANY);
+        }
+    }
+
     @Override
-    public Entry mknod(Caller c, long parent, byte[] name, int mode, long rdev) throws IOException {
+    public Entry mknod(Caller c, long parent, byte[] name, int mode, long rdev, int umask) throws IOException {
         synchronized (lock) {
             Dir d = dir(parent);
             int fmt = mode & S_IFMT;
+            NewNode nn = newNode(d, mode, umask, false);
             if (fmt == 0100000 || fmt == 0) {
-                File f = tree.createFile(d, name, mode, c.uid(), groupFor(c, d));
+                File f = tree.createFile(d, name, nn.mode(), c.uid(), groupFor(c, d));
+                nn.applyTo(tree, f);
                 return entry(f);
             }
             EntryKind kind = EntryKind.ofMode(mode);
             if (kind == EntryKind.DIRECTORY || kind == EntryKind.SYMLINK) {
                 throw new FsException(Kind.INVALID, "mknod of a " + kind);
             }
-            return entry(tree.mknod(d, name, kind, mode, rdev, c.uid(), groupFor(c, d)));
+            Special s = tree.mknod(d, name, kind, nn.mode(), rdev, c.uid(), groupFor(c, d));
+            nn.applyTo(tree, s);
+            return entry(s);
         }
     }
 
     @Override
-    public Entry mkdir(Caller c, long parent, byte[] name, int mode) throws IOException {
+    public Entry mkdir(Caller c, long parent, byte[] name, int mode, int umask) throws IOException {
         synchronized (lock) {
             Dir d = dir(parent);
-            int m = (mode & 07777) | (d.mode() & S_ISGID);
-            return entry(tree.mkdir(d, name, m, c.uid(), groupFor(c, d)));
+            NewNode nn = newNode(d, mode & 07777, umask, true);
+            int m = nn.mode() | (d.mode() & S_ISGID);
+            Dir made = tree.mkdir(d, name, m, c.uid(), groupFor(c, d));
+            nn.applyTo(tree, made);
+            return entry(made);
         }
     }
 
@@ -251,14 +336,20 @@ public final class LiveFs implements FsOps {
     @Override
     public void unlink(Caller c, long parent, byte[] name) throws IOException {
         synchronized (lock) {
-            tree.unlink(dir(parent), name);
+            Dir d = dir(parent);
+            MutableNode gone = tree.lookup(d, name).orElse(null);
+            tree.unlink(d, name);
+            noteIfOrphaned(gone);
         }
     }
 
     @Override
     public void rmdir(Caller c, long parent, byte[] name) throws IOException {
         synchronized (lock) {
-            tree.rmdir(dir(parent), name);
+            Dir d = dir(parent);
+            MutableNode gone = tree.lookup(d, name).orElse(null);
+            tree.rmdir(d, name);
+            noteIfOrphaned(gone);
         }
     }
 
@@ -273,7 +364,11 @@ public final class LiveFs implements FsOps {
                     default -> throw new FsException(Kind.INVALID, "rename flags " + flags);
                 };
         synchronized (lock) {
-            tree.rename(dir(parent), name, dir(newParent), newName, mode);
+            Dir to = dir(newParent);
+            MutableNode replaced =
+                    mode == RenameMode.REPLACE ? tree.lookup(to, newName).orElse(null) : null;
+            tree.rename(dir(parent), name, to, newName, mode);
+            noteIfOrphaned(replaced);
         }
     }
 
@@ -303,10 +398,12 @@ public final class LiveFs implements FsOps {
     }
 
     @Override
-    public Created create(Caller c, long parent, byte[] name, int mode, int flags) throws IOException {
+    public Created create(Caller c, long parent, byte[] name, int mode, int flags, int umask) throws IOException {
         synchronized (lock) {
             Dir d = dir(parent);
-            File f = tree.createFile(d, name, mode, c.uid(), groupFor(c, d));
+            NewNode nn = newNode(d, mode, umask, false);
+            File f = tree.createFile(d, name, nn.mode(), c.uid(), groupFor(c, d));
+            nn.applyTo(tree, f);
             Entry e = entry(f);
             return new Created(e, newHandle(f, flags, null), true);
         }
@@ -335,23 +432,20 @@ public final class LiveFs implements FsOps {
             int len = src.remaining();
             byte[] buf = new byte[len];
             src.get(buf);
-            long off = (h.flags() & 02000) != 0 ? f.size() : offset; // O_APPEND
-            tree.write(f, off, buf, 0, len);
+            // The offset is the kernel's, also for O_APPEND (it resolved the end under the inode
+            // lock), and a page write-out of a shared mapping may come on an O_APPEND handle.
+            tree.write(f, offset, buf, 0, len);
             return len;
         }
     }
 
     @Override
-    public void flush(long ino, long fh) throws IOException {
+    public void release(long ino, long fh) throws IOException {
         synchronized (lock) {
-            handle(fh);
-        }
-    }
-
-    @Override
-    public void release(long ino, long fh) {
-        synchronized (lock) {
-            handles.remove(fh);
+            Handle h = handles.remove(fh);
+            if (h != null) {
+                dropIfUnreachable(h.node());
+            }
         }
     }
 
@@ -433,7 +527,28 @@ public final class LiveFs implements FsOps {
     public void setxattr(Caller c, long ino, String name, byte[] value, int flags) throws IOException {
         checkNamespace(name);
         synchronized (lock) {
-            tree.setXattr(node(ino), name, value, xattrMode(flags));
+            MutableNode n = node(ino);
+            if (name.equals(PosixAcl.ACCESS)) {
+                // The ACL sets the mode; one that says no more than the mode is not kept (as in-kernel filesystems do).
+                PosixAcl acl = PosixAcl.decode(value);
+                tree.setAttributes(n, acl.applyTo(n.mode()), null, null, null);
+                if (!acl.isMinimal()) {
+                    tree.setXattr(n, name, value, XattrMode.ANY);
+                } else if (tree.getXattr(n, name).isPresent()) {
+                    tree.removeXattr(n, name);
+                }
+            } else if (name.equals(PosixAcl.DEFAULT)) {
+                if (!(n instanceof Dir)) {
+                    throw new FsException(Kind.ACCESS, "a default ACL on a non-directory");
+                }
+                if (!PosixAcl.decode(value).isEmpty()) {
+                    tree.setXattr(n, name, value, XattrMode.ANY);
+                } else if (tree.getXattr(n, name).isPresent()) {
+                    tree.removeXattr(n, name);
+                }
+            } else {
+                tree.setXattr(n, name, value, xattrMode(flags));
+            }
         }
     }
 
@@ -449,14 +564,23 @@ public final class LiveFs implements FsOps {
     @Override
     public List<String> listxattr(Caller c, long ino) throws IOException {
         synchronized (lock) {
-            return tree.listXattrs(node(ino));
+            List<String> names = tree.listXattrs(node(ino));
+            if (c.uid() != 0) { // trusted.* is for CAP_SYS_ADMIN only (root stands in for it)
+                names = names.stream().filter(n -> !n.startsWith("trusted.")).toList();
+            }
+            return names;
         }
     }
 
     @Override
     public void removexattr(Caller c, long ino, String name) throws IOException {
         synchronized (lock) {
-            tree.removeXattr(node(ino), name);
+            MutableNode n = node(ino);
+            boolean acl = name.equals(PosixAcl.ACCESS) || name.equals(PosixAcl.DEFAULT);
+            if (acl && tree.getXattr(n, name).isEmpty()) {
+                return; // removing an ACL that is not there succeeds (libacl relies on it)
+            }
+            tree.removeXattr(n, name);
         }
     }
 

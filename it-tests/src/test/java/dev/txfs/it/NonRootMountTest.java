@@ -26,7 +26,8 @@ class NonRootMountTest extends TxfsItBase {
         fuseMode = sh("stat -c %a /dev/fuse").ok().out().strip();
         sh("chmod 0666 /dev/fuse").ok();
         dir = tempDir("txfs-nonroot");
-        sh("mkdir -p \"$1/mp\" && chmod 0755 \"$1\" && chown -R " + USER + " \"$1\"", dir.toString()).ok();
+        sh("mkdir -p \"$1/mp\" && chmod 0755 \"$1\" && chown -R " + USER + " \"$1\"", dir.toString())
+                .ok();
     }
 
     @AfterAll
@@ -42,8 +43,11 @@ class NonRootMountTest extends TxfsItBase {
 
     /** bin/txfs as the user, with a home of its own. */
     private static Result asUser(String script) {
-        return sh("cd \"$1\" && runuser -u " + USER + " -- env HOME=\"$1\" TXFS_STORE=\"$1/store\" TXFS=\"$2\" bash -c '"
-                + script + "'", dir.toString(), TXFS.toString());
+        return sh(
+                "cd \"$1\" && runuser -u " + USER + " -- env HOME=\"$1\" TXFS_STORE=\"$1/store\" TXFS=\"$2\" bash -c '"
+                        + script + "'",
+                dir.toString(),
+                TXFS.toString());
     }
 
     @Test
@@ -51,13 +55,21 @@ class NonRootMountTest extends TxfsItBase {
         asUser("$TXFS init").ok();
         asUser("$TXFS mount \"$HOME/mp\"").ok();
         try {
-            assertTrue(sh("grep \" $1/mp \" /proc/mounts", dir.toString()).ok().out().contains("user_id=65534"),
+            assertTrue(
+                    sh("grep \" $1/mp \" /proc/mounts", dir.toString())
+                            .ok()
+                            .out()
+                            .contains("user_id=65534"),
                     "mounted by fusermount3 for the user");
-            asUser("echo hello > mp/greeting && mkdir mp/d && ln mp/greeting mp/d/again").ok();
+            asUser("echo hello > mp/greeting && mkdir mp/d && ln mp/greeting mp/d/again")
+                    .ok();
             assertEquals("hello\n", asUser("cat mp/d/again").ok().out());
             assertEquals("2\n", asUser("stat -c %h mp/greeting").ok().out());
             assertEquals(USER, asUser("stat -c %U mp").ok().out().strip(), "the empty store's root is the user's");
-            String id = asUser("cd mp && $TXFS snapshot -m \"from inside\"").ok().out().strip();
+            String id = asUser("cd mp && $TXFS snapshot -m \"from inside\"")
+                    .ok()
+                    .out()
+                    .strip();
             assertTrue(id.matches("[0-9a-f]{64}"), id);
             assertTrue(asUser("$TXFS log").ok().out().contains("from inside"));
         } finally {

@@ -49,8 +49,9 @@ public final class FuseMount implements AutoCloseable {
             if (rootfs) {
                 throw new IOException("a root filesystem mount (dev, suid) needs root");
             }
-            StringBuilder o = new StringBuilder("rootmode=40000,user_id=" + Fusermount.euid() + ",group_id="
-                    + Fusermount.egid() + ",default_permissions,fsname=" + source.replace(",", "\\,") + ",subtype=txfs");
+            StringBuilder o =
+                    new StringBuilder("rootmode=40000,user_id=" + Fusermount.euid() + ",group_id=" + Fusermount.egid()
+                            + ",default_permissions,fsname=" + source.replace(",", "\\,") + ",subtype=txfs");
             if (Fusermount.userAllowOther()) {
                 o.append(",allow_other");
             }

@@ -82,9 +82,11 @@ public final class FuseSession {
     // INIT flags
     static final int ASYNC_READ = 1,
             BIG_WRITES = 1 << 5,
+            DONT_MASK = 1 << 6,
             DO_READDIRPLUS = 1 << 13,
             READDIRPLUS_AUTO = 1 << 14,
             PARALLEL_DIROPS = 1 << 18,
+            POSIX_ACL = 1 << 20,
             MAX_PAGES = 1 << 22;
     static final int FOPEN_DIRECT_IO = 1, FOPEN_KEEP_CACHE = 2;
 
@@ -288,14 +290,14 @@ public final class FuseSession {
             case MKNOD -> {
                 int mode = in.getInt();
                 int rdev = in.getInt();
+                int umask = in.getInt();
                 in.getInt();
-                in.getInt();
-                putEntry(out, ops.mknod(c, node, cstring(in), mode, decodeDev(rdev)));
+                putEntry(out, ops.mknod(c, node, cstring(in), mode, decodeDev(rdev), umask));
             }
             case MKDIR -> {
                 int mode = in.getInt();
-                in.getInt();
-                putEntry(out, ops.mkdir(c, node, cstring(in), mode));
+                int umask = in.getInt();
+                putEntry(out, ops.mkdir(c, node, cstring(in), mode, umask));
             }
             case UNLINK -> ops.unlink(c, node, cstring(in));
             case RMDIR -> ops.rmdir(c, node, cstring(in));
@@ -319,9 +321,9 @@ public final class FuseSession {
             case CREATE -> {
                 int flags = in.getInt();
                 int mode = in.getInt();
+                int umask = in.getInt();
                 in.getInt();
-                in.getInt();
-                FsOps.Created cr = ops.create(c, node, cstring(in), mode, flags);
+                FsOps.Created cr = ops.create(c, node, cstring(in), mode, flags, umask);
                 putEntry(out, cr.entry());
                 putOpen(out, new FsOps.Opened(cr.fh(), cr.keepCache(), false));
             }
@@ -356,7 +358,12 @@ public final class FuseSession {
             }
             case RELEASE -> ops.release(node, in.getLong());
             case RELEASEDIR -> ops.releasedir(node, in.getLong());
-            case FLUSH -> ops.flush(node, in.getLong());
+            case FLUSH -> {
+                // Nothing to do at close: writes reach the tree as they arrive, and locks are the
+                // kernel's (no POSIX_LOCKS). ENOSYS makes the kernel stop sending FLUSH (no_flush),
+                // one request less per open+close; close() still writes dirty pages out first.
+                return Errnos.ENOSYS;
+            }
             case FSYNC, FSYNCDIR -> {
                 long fh = in.getLong();
                 ops.fsync(node, fh, (in.getInt() & 1) != 0);
@@ -417,8 +424,18 @@ public final class FuseSession {
             return;
         }
         minor = Math.min(kminor, 38);
-        int flags =
-                kflags & (ASYNC_READ | BIG_WRITES | PARALLEL_DIROPS | MAX_PAGES | DO_READDIRPLUS | READDIRPLUS_AUTO);
+        // POSIX_ACL: the kernel enforces ACLs (we mount with default_permissions) and drops its
+        // cached ACLs and attributes when one is set; DONT_MASK: we apply the umask, since a
+        // directory's default ACL replaces it (the kernel sends the umask in each request).
+        int flags = kflags
+                & (ASYNC_READ
+                        | BIG_WRITES
+                        | DONT_MASK
+                        | PARALLEL_DIROPS
+                        | POSIX_ACL
+                        | MAX_PAGES
+                        | DO_READDIRPLUS
+                        | READDIRPLUS_AUTO);
         out.putInt(minor).putInt(readahead).putInt(flags);
         out.putShort((short) 16).putShort((short) 12); // max_background, congestion_threshold
         out.putInt(MAX_WRITE).putInt(1); // max_write, time_gran (ns)
@@ -473,12 +490,18 @@ public final class FuseSession {
         int size = Math.min(in.getInt(), out.capacity() - OUT_HEADER);
         int limit = OUT_HEADER + size;
         int estimate = Math.max(1, size / (plus ? 180 : 40));
+        boolean full = false;
         for (FsOps.DirEntry e : ops.readdir(c, node, fh, offset, estimate, plus)) {
             int nameLen = e.name().length;
             int rec = (24 + nameLen + 7) & ~7;
             int need = (plus ? 128 : 0) + rec;
-            if (out.position() + need > limit) {
-                break;
+            if (full || out.position() + need > limit) {
+                // Not sent: the kernel never counts this lookup, so neither may we.
+                full = true;
+                if (e.entry() != null) {
+                    ops.forget(e.entry().ino(), 1);
+                }
+                continue;
             }
             if (plus) {
                 if (e.entry() != null) {

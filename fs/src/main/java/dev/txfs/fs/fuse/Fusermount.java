@@ -63,7 +63,8 @@ final class Fusermount {
     /** Whether /etc/fuse.conf lets users pass allow_other. */
     static boolean userAllowOther() {
         try {
-            return Files.readAllLines(Path.of("/etc/fuse.conf")).stream().anyMatch(l -> l.strip().equals("user_allow_other"));
+            return Files.readAllLines(Path.of("/etc/fuse.conf")).stream()
+                    .anyMatch(l -> l.strip().equals("user_allow_other"));
         } catch (IOException e) {
             return false;
         }
@@ -132,7 +133,8 @@ final class Fusermount {
                 env.add("_FUSE_COMMFD=3");
             }
             int[] pid = new int[1];
-            int r = LIBC.posix_spawnp(pid, argv.get(0), actions, null, argv.toArray(new String[0]), env.toArray(new String[0]));
+            int r = LIBC.posix_spawnp(
+                    pid, argv.get(0), actions, null, argv.toArray(new String[0]), env.toArray(new String[0]));
             if (r != 0) {
                 throw new IOException("cannot run " + argv.get(0) + ": errno " + r + " (is fuse3 installed?)");
             }
