@@ -167,7 +167,8 @@ final class SnapshotCommand extends BaseCommand {
         try {
             id = ControlSocket.call(socket, "snapshot " + who + "\t" + msg.replace("\n", "\\n"));
         } catch (IOException e) {
-            throw new ToolException(ExitCode.FAILED, "the daemon of " + m.mountpoint() + " does not answer: " + e.getMessage());
+            throw new ToolException(
+                    ExitCode.FAILED, "the daemon of " + m.mountpoint() + " does not answer: " + e.getMessage());
         }
         out().println(id.trim());
         out().flush();

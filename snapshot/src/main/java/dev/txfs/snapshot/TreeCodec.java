@@ -56,10 +56,7 @@ final class TreeCodec {
         if (e.kind() == EntryKind.HARDLINK) {
             w.lengthPrefixed(e.linkKey());
         } else {
-            w.varint(e.mode())
-                    .varint(e.uid())
-                    .varint(e.gid())
-                    .zigzag(e.mtimeNs());
+            w.varint(e.mode()).varint(e.uid()).varint(e.gid()).zigzag(e.mtimeNs());
             w.varint(e.xattrs().size());
             for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
                 w.string(x.getKey()).lengthPrefixed(x.getValue());

@@ -48,7 +48,8 @@ public final class LiveTree {
     }
 
     /** Like {@link #open(ObjectStore, Optional, LongSupplier)}; an empty tree's root is owned by uid:gid. */
-    public static LiveTree open(ObjectStore store, Optional<ObjectId> snapshot, LongSupplier clock, long uid, long gid) {
+    public static LiveTree open(
+            ObjectStore store, Optional<ObjectId> snapshot, LongSupplier clock, long uid, long gid) {
         Optional<ObjectId> start =
                 snapshot.or(() -> store.refs().find(REF)).or(() -> store.refs().find(Snapshots.HEAD));
         ObjectId root = start.map(id -> Snapshots.load(store, id).root())
