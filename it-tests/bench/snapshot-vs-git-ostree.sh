@@ -27,7 +27,8 @@ bytes=$(du -sb "$src" | cut -f1)
 tar -cf /dev/null "$src"    # warm the page cache for everyone
 
 t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
-touch10() { find "$src" -type f -name '*.h' | head -10 | while read -r f; do echo "// bench $1" >> "$f"; done; }
+mapfile -t ten < <(find "$src" -type f -name '*.h' | sort | head -10)   # the 10 files each run changes
+touch10() { for f in "${ten[@]}"; do echo "// bench $1" >> "$f"; done; }
 
 "$txfs" --version >/dev/null     # build and warm the CDS archive outside the timing
 export TXFS_STORE="$work/txfs-store"
