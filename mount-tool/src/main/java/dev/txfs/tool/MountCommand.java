@@ -88,6 +88,9 @@ final class MountCommand extends BaseCommand {
                 "--add-opens",
                 "java.base/sun.nio.ch=ALL-UNNAMED",
                 "-XX:+ExitOnOutOfMemoryError",
+                // File data streams through bounded buffers; without a cap the JVM grows its heap
+                // to a quarter of the machine before collecting (4.8 GB RSS writing a 5 GiB file).
+                "-Xmx" + System.getenv().getOrDefault("TXFS_DAEMON_HEAP", "1g"),
                 "-cp",
                 System.getProperty("java.class.path"),
                 Main.class.getName(),

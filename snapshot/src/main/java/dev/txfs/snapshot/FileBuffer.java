@@ -11,9 +11,10 @@ import java.util.TreeMap;
  *
  * <p>Implementation notes: writes land in 64 KiB pages; bytes of the base at or past
  * {@code baseValid} (the smallest size the file was truncated to) read as zeros. {@link #flush}
- * re-chunks only from the chunk holding the first change and stops as soon as a new cut lands on
- * an old chunk boundary past the last change (content-defined chunking resynchronises), reusing
- * the old chunks after it: cost O(changed bytes + one chunk), not O(file size). Memory: the dirty
+ * re-chunks only around changes: from the chunk holding a change until a new cut lands on an old
+ * chunk boundary with unchanged bytes ahead (content-defined chunking resynchronises), then takes
+ * the old chunks up to the next change. Cost O(changed regions × a chunk or two), not O(file
+ * size), also for scattered random writes. Memory: the dirty
  * pages; the owner flushes a file whose pages exceed its budget, so a 10 GiB write streams into
  * chunks. Not thread-safe: the owning {@link MutableTree}'s caller serialises access.
  */
@@ -196,18 +197,11 @@ final class FileBuffer {
             return base;
         }
         loadChunks(out);
-        long firstChange = pages.isEmpty() ? Long.MAX_VALUE : pages.firstKey() * PAGE;
-        long lastChange = pages.isEmpty() ? 0 : (pages.lastKey() + 1) * PAGE;
-        if (baseValid < base.size() || size != base.size()) {
-            long tailStart = Math.min(Math.min(baseValid, base.size()), size);
-            firstChange = Math.min(firstChange, tailStart);
-            lastChange = Long.MAX_VALUE;
-        }
-        firstChange = Math.min(firstChange, size);
-        int startIdx = Arrays.binarySearch(baseOffsets, firstChange);
-        startIdx = startIdx >= 0 ? startIdx : -startIdx - 2;
-        startIdx = Math.max(0, Math.min(startIdx, baseChunks.size() - 1));
-        List<Blob.ChunkRef> chunks = new ArrayList<>(baseChunks.subList(0, Math.max(0, startIdx)));
+        boolean tailChanged = baseValid < base.size() || size != base.size();
+        long tailStart = tailChanged ? Math.min(Math.min(baseValid, base.size()), size) : Long.MAX_VALUE;
+        long first = Math.min(nextChange(0, tailStart), size);
+        int startIdx = chunkAt(first);
+        List<Blob.ChunkRef> chunks = new ArrayList<>(baseChunks.subList(0, startIdx));
         long pos = baseChunks.isEmpty() ? 0 : baseOffsets[startIdx];
         byte[] buf = new byte[2 * CHUNKER.maxSize()];
         int filled = 0;
@@ -227,17 +221,47 @@ final class FileBuffer {
             chunks.add(new Blob.ChunkRef(out.put(Chunks.encode(buf, start, n)), n));
             start += n;
             pos += n;
-            if (pos >= lastChange) {
-                int j = Arrays.binarySearch(baseOffsets, pos);
-                if (j >= 0 && j < baseChunks.size()) {
+            // Back on an old boundary with unchanged bytes ahead: the old chunks up to the next
+            // change are exactly what chunking would cut again (cuts depend only on the bytes
+            // since the last cut), so take them and resume chunking at that change.
+            int j = Arrays.binarySearch(baseOffsets, pos);
+            if (j >= 0 && j < baseChunks.size() && pos < tailStart) {
+                long next = nextChange(pos, tailStart);
+                if (next == Long.MAX_VALUE) {
                     chunks.addAll(baseChunks.subList(j, baseChunks.size()));
                     break;
+                }
+                int k = chunkAt(next);
+                if (k > j) {
+                    chunks.addAll(baseChunks.subList(j, k));
+                    pos = baseOffsets[k];
+                    bufPos = pos;
+                    filled = 0;
+                    start = 0;
                 }
             }
         }
         Content c = FileContents.of(out, chunks, size);
         reset(c);
         return c;
+    }
+
+    /** The first offset at or after {@code from} whose byte differs from the base, or MAX_VALUE. */
+    private long nextChange(long from, long tailStart) {
+        long key = from / PAGE;
+        long next = pages.containsKey(key) ? from : Long.MAX_VALUE;
+        if (next == Long.MAX_VALUE) {
+            Long k = pages.higherKey(key);
+            next = k == null ? Long.MAX_VALUE : k * PAGE;
+        }
+        return Math.min(next, Math.max(from, tailStart));
+    }
+
+    /** The index of the base chunk holding {@code offset} (the last chunk for offsets past the end). */
+    private int chunkAt(long offset) {
+        int i = Arrays.binarySearch(baseOffsets, offset);
+        i = i >= 0 ? i : -i - 2;
+        return Math.max(0, Math.min(i, baseChunks.size() - 1));
     }
 
     Content base() {

@@ -66,4 +66,35 @@ class MutableTreeMemoryTest {
         byte[] back = new byte[10];
         assertEquals(10, tree.read(f, 0, back, 0, 10), "an open handle still reads the unlinked file");
     }
+
+    @Test
+    void flush_whenScatteredSmallWritesHitABigFile_rechunksOnlyAroundEachWrite() throws Exception {
+        InMemoryObjectStore store = new InMemoryObjectStore();
+        MutableTree tree = new MutableTree(store, MutableTree.writeEmpty(store, 0755, 0, 0, T), () -> T);
+        File f = tree.createFile(tree.root(), "big".getBytes(UTF_8), 0644, 0, 0);
+        Random rnd = new Random(11);
+        byte[] data = new byte[32 << 20];
+        rnd.nextBytes(data);
+        tree.write(f, 0, data, 0, data.length);
+        tree.flush();
+        long before = store.stats().objects();
+        byte[] small = new byte[4096];
+        for (int i = 0; i < 20; i++) {
+            rnd.nextBytes(small);
+            int off = rnd.nextInt(data.length - small.length);
+            tree.write(f, off, small, 0, small.length);
+            System.arraycopy(small, 0, data, off, small.length);
+        }
+        ObjectId root = tree.flush();
+        long added = store.stats().objects() - before;
+        // Each write dirties one or two 64 KiB pages and re-chunks a chunk or two around them;
+        // plus the new blob, the root directory and the root object.
+        assertTrue(added <= 20 * 3 + 3, "objects added: " + added);
+        assertEquals(
+                FileContents.write(store.newWriter(), data),
+                Directories.find(store, Root.decode(store.get(root)).dir().tree(), "big".getBytes(UTF_8))
+                        .orElseThrow()
+                        .content(),
+                "the same content as chunking the whole file afresh");
+    }
 }
