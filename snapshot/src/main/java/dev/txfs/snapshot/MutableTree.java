@@ -49,6 +49,9 @@ import java.util.function.LongSupplier;
  * <p>Threads: not thread-safe; the caller serialises all calls (the live tree holds one lock).
  */
 public final class MutableTree {
+    /** Directories this small are loaded whole on their first lookup. */
+    static final long LIST_ON_LOOKUP = 1024;
+
     /** A file's dirty pages are written out as chunks once they reach this size. */
     static final long FILE_SPILL_BYTES = 16L << 20;
 
@@ -136,6 +139,11 @@ public final class MutableTree {
         }
         if (dir.listed) {
             return Optional.empty();
+        }
+        if (dir.base.entries() <= LIST_ON_LOOKUP) {
+            // One read of a small directory beats a trie walk and a leaf decode per name.
+            list(dir);
+            return Optional.ofNullable(dir.children.get(name));
         }
         Optional<TreeEntry> e = Directories.find(store, dir.base.id(), name);
         MutableNode n = e.map(entry -> materialize(dir, entry)).orElse(null);
@@ -369,7 +377,9 @@ public final class MutableTree {
                 .owner(uid, gid)
                 .tree(empty)
                 .build();
-        return attachNew(dir, name, new Dir(this, e));
+        Dir d = attachNew(dir, name, new Dir(this, e));
+        d.listed = true; // new and empty: every name it will hold is in children
+        return d;
     }
 
     public Special symlink(Dir dir, byte[] name, byte[] target, long uid, long gid) throws FileSystemException {
