@@ -21,6 +21,11 @@ import java.util.TreeMap;
 final class FileBuffer {
     static final int PAGE = 64 << 10;
     private static final Chunker CHUNKER = Chunker.standard();
+    /** The chunk object of {@code maxSize} zero bytes. */
+    private static final byte[] ZERO_CHUNK = Chunks.encode(new byte[CHUNKER.maxSize()], 0, CHUNKER.maxSize());
+    /** Whether the chunker cuts a run of zeros exactly at its maximum size (true for the format's gear table). */
+    private static final boolean ZERO_CUTS_AT_MAX =
+            CHUNKER.cut(new byte[2 * CHUNKER.maxSize()], 0, 2 * CHUNKER.maxSize()) == CHUNKER.maxSize();
 
     private Content base;
     private long[] baseOffsets;
@@ -207,7 +212,22 @@ final class FileBuffer {
         int filled = 0;
         int start = 0;
         long bufPos = pos;
+        long holeStart = Math.min(baseValid, base.size());
+        ObjectId zeroId = null;
         while (pos < size) {
+            if (ZERO_CUTS_AT_MAX && isHole(pos, holeStart)) {
+                // A max-size run of zeros from a cut point is one max-size chunk (checked once at
+                // class load): no need to read or hash it. Sparse files flush in O(chunks).
+                if (zeroId == null) {
+                    zeroId = out.put(ZERO_CHUNK); // hashed and stored once per flush
+                }
+                chunks.add(new Blob.ChunkRef(zeroId, CHUNKER.maxSize()));
+                pos += CHUNKER.maxSize();
+                bufPos = pos;
+                filled = 0;
+                start = 0;
+                continue;
+            }
             if (filled - start < CHUNKER.maxSize() && bufPos + filled < size) {
                 System.arraycopy(buf, start, buf, 0, filled - start);
                 filled -= start;
@@ -244,6 +264,14 @@ final class FileBuffer {
         Content c = FileContents.of(out, chunks, size);
         reset(c);
         return c;
+    }
+
+    /** Whether [pos, pos + max chunk) lies in the file, past the base's valid bytes, on no dirty page. */
+    private boolean isHole(long pos, long holeStart) {
+        long end = pos + CHUNKER.maxSize();
+        return pos >= holeStart
+                && end <= size
+                && pages.subMap(pos / PAGE, true, (end - 1) / PAGE, true).isEmpty();
     }
 
     /** The first offset at or after {@code from} whose byte differs from the base, or MAX_VALUE. */

@@ -97,4 +97,50 @@ class MutableTreeMemoryTest {
                         .content(),
                 "the same content as chunking the whole file afresh");
     }
+
+    @Test
+    void flush_whenAFileIsTruncatedUpTo8GiB_storesItsZerosWithoutChunkingThem() throws Exception {
+        InMemoryObjectStore store = new InMemoryObjectStore();
+        MutableTree tree = new MutableTree(store, MutableTree.writeEmpty(store, 0755, 0, 0, T), () -> T);
+        File f = tree.createFile(tree.root(), "sparse".getBytes(UTF_8), 0644, 0, 0);
+        tree.write(f, 1000, "head".getBytes(UTF_8), 0, 4);
+        tree.truncate(f, 8L << 30);
+        tree.write(f, (5L << 30) + 12345, "marker".getBytes(UTF_8), 0, 6);
+        long t0 = System.nanoTime();
+        ObjectId root = tree.flush();
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms < 5_000, "flush of an 8 GiB sparse file took " + ms + " ms");
+        MutableTree reopened = new MutableTree(store, root, () -> T);
+        File g = (File) reopened.get("/sparse");
+        assertEquals(8L << 30, g.size());
+        byte[] got = new byte[6];
+        reopened.read(g, (5L << 30) + 12345, got, 0, 6);
+        assertEquals("marker", new String(got, UTF_8));
+        byte[] zeros = new byte[100];
+        reopened.read(g, 7L << 30, zeros, 0, 100);
+        assertTrue(java.util.Arrays.equals(new byte[100], zeros));
+    }
+
+    @Test
+    void flush_whenAFileIsTruncatedUp_givesTheSameContentAsChunkingItsBytes() throws Exception {
+        InMemoryObjectStore store = new InMemoryObjectStore();
+        MutableTree tree = new MutableTree(store, MutableTree.writeEmpty(store, 0755, 0, 0, T), () -> T);
+        File f = tree.createFile(tree.root(), "s".getBytes(UTF_8), 0644, 0, 0);
+        byte[] data = new byte[40 << 20]; // random head, zeros, 4 KiB random at 30 MiB, zeros
+        byte[] head = new byte[300_000];
+        new Random(5).nextBytes(head);
+        System.arraycopy(head, 0, data, 0, head.length);
+        byte[] mid = new byte[4096];
+        new Random(6).nextBytes(mid);
+        System.arraycopy(mid, 0, data, 30 << 20, mid.length);
+        tree.write(f, 0, data, 0, 300_000);
+        tree.truncate(f, data.length);
+        tree.write(f, 30 << 20, data, 30 << 20, 4096);
+        ObjectId root = tree.flush();
+        assertEquals(
+                FileContents.write(store.newWriter(), data),
+                Directories.find(store, Root.decode(store.get(root)).dir().tree(), "s".getBytes(UTF_8))
+                        .orElseThrow()
+                        .content());
+    }
 }
