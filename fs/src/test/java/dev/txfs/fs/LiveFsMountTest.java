@@ -2,20 +2,12 @@ package dev.txfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.txfs.fs.fuse.FuseMount;
-import dev.txfs.snapshot.InMemoryObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.Verifier;
 import dev.txfs.txn.LiveTree;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,43 +18,22 @@ class LiveFsMountTest {
     @TempDir
     Path tmp;
 
-    private InMemoryObjectStore store;
-    private LiveTree live;
-    private FuseMount mount;
-    private Path mp;
+    private MountedLiveFs m;
 
     @BeforeEach
     void mount() throws IOException {
-        assumeTrue(
-                Files.isWritable(Path.of("/dev/fuse")) && "root".equals(System.getProperty("user.name")),
-                "needs root and /dev/fuse");
-        store = new InMemoryObjectStore();
-        live = LiveTree.open(store, Optional.empty(), () -> System.currentTimeMillis() * 1_000_000L);
-        mp = Files.createDirectory(tmp.resolve("mnt"));
-        LiveFs fs = new LiveFs(
-                live,
-                () -> System.currentTimeMillis() * 1_000_000L,
-                () -> new FsOps.StatFs(1 << 20, 1 << 19, 1 << 19, 1 << 20, 1 << 19, 4096, 255),
-                () -> {});
-        mount = FuseMount.mount(fs, mp, "txfs-test", false, 2, List.of());
+        m = new MountedLiveFs(tmp);
     }
 
     @AfterEach
     void unmount() throws IOException {
-        if (mount != null) {
-            mount.close();
+        if (m != null) {
+            m.close();
         }
     }
 
     private String sh(String script) throws Exception {
-        Process p = new ProcessBuilder("bash", "-euo", "pipefail", "-c", script)
-                .directory(mp.toFile())
-                .redirectErrorStream(true)
-                .start();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "timed out: " + script);
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), script + "\n" + out);
-        return out;
+        return m.sh(script);
     }
 
     @Test
@@ -76,10 +47,10 @@ class LiveFsMountTest {
         assertEquals("hel", sh("cat a/c/f"));
         assertTrue(sh("getfattr -n user.k --only-values a/c/f").equals("v"));
         sh("dd if=/dev/urandom of=big bs=1M count=40 status=none && cp big big2 && cmp big big2 && sync big2");
-        ObjectId root = live.sync();
-        assertTrue(
-                Verifier.verifySnapshot(store, store.refs().find(LiveTree.REF).orElseThrow(), x -> {})
-                        .clean());
+        ObjectId root = m.live.sync();
+        assertTrue(Verifier.verifySnapshot(
+                        m.store, m.store.refs().find(LiveTree.REF).orElseThrow(), x -> {})
+                .clean());
         assertTrue(root != null);
     }
 }

@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -85,20 +84,7 @@ final class Checkout {
             walk(root.dir().tree(), target, new byte[0], pool);
             pool.finish();
         }
-        for (Future<?> f : writes) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof IOException io) {
-                    throw io;
-                }
-                if (cause instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IllegalStateException(cause);
-            }
-        }
+        WorkerPool.awaitAll(writes);
         for (Link l : links) {
             posix.link(l.existing(), l.name());
             counters.entries.incrementAndGet();

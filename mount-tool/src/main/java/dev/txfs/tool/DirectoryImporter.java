@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -346,20 +345,7 @@ final class DirectoryImporter {
     }
 
     private void collectReads() throws IOException, InterruptedException {
-        for (Future<?> f : tasks) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof IOException io) {
-                    throw io;
-                }
-                if (cause instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IllegalStateException(cause);
-            }
-        }
+        WorkerPool.awaitAll(tasks);
         for (Node n : regularFiles) {
             if (n.cached != null) {
                 cacheHits++;

@@ -2,6 +2,7 @@ package dev.txfs.tool;
 
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.ObjectWriter;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -65,6 +66,24 @@ final class WorkerPool implements AutoCloseable {
     }
 
     /** Runs what is queued, flushes every writer and stops the threads; rethrows a flush failure. */
+    /** Waits for every task; the first failure is rethrown as the task threw it. */
+    static void awaitAll(Iterable<? extends Future<?>> tasks) throws IOException, InterruptedException {
+        for (Future<?> f : tasks) {
+            try {
+                f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof IOException io) {
+                    throw io;
+                }
+                if (cause instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IllegalStateException(cause);
+            }
+        }
+    }
+
     void finish() throws InterruptedException {
         stop();
         for (Thread t : threads) {
