@@ -119,7 +119,7 @@ public final class LiveFs implements FsOps {
     }
 
     /** The node's inode number: stable for the node object's life, whatever the kernel forgets. */
-    private long inoOf(MutableNode n) {
+    long inoOf(MutableNode n) {
         return n == tree.root() ? ROOT : n.serial() + 1;
     }
 

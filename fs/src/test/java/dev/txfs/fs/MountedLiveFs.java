@@ -52,6 +52,10 @@ final class MountedLiveFs implements AutoCloseable {
         return out;
     }
 
+    dev.txfs.fs.fuse.FuseSession session() {
+        return mount.session();
+    }
+
     @Override
     public void close() throws IOException {
         mount.close();
