@@ -6,36 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.txfs.snapshot.MutableNode;
 import dev.txfs.snapshot.MutableTree;
-import java.io.IOException;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Cache invalidation through the real kernel: the tree changes behind the kernel's back (as a
  * rollback or a commit will change it), the kernel keeps serving its cached pages and names, and
  * the notifications make it see the change.
  */
-class InvalidationTest {
-    @TempDir
-    Path tmp;
-
-    private MountedLiveFs m;
-
-    @BeforeEach
-    void mount() throws IOException {
-        m = new MountedLiveFs(tmp);
-    }
-
-    @AfterEach
-    void unmount() throws IOException {
-        if (m != null) {
-            m.close();
-        }
-    }
-
+class InvalidationTest extends MountedLiveFsTestBase {
     /** Runs {@code script} until it prints {@code expected} or 5 s pass; returns the last output. */
     private String awaitOutput(String script, String expected) throws Exception {
         String out = "";

@@ -3,36 +3,14 @@ package dev.txfs.fs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Lookup counts through the real kernel: after the kernel drops its caches it has forgotten
  * every inode, and the inode table must be back to the root alone. Needs root and /dev/fuse.
  */
-class LiveFsForgetTest {
-    @TempDir
-    Path tmp;
-
-    private MountedLiveFs m;
-
-    @BeforeEach
-    void mount() throws IOException {
-        m = new MountedLiveFs(tmp);
-    }
-
-    @AfterEach
-    void unmount() throws IOException {
-        if (m != null) {
-            m.close();
-        }
-    }
-
+class LiveFsForgetTest extends MountedLiveFsTestBase {
     /**
      * Regression: readdirplus entries that did not fit the kernel's buffer were counted as looked
      * up, so the kernel never forgot them and they stayed in the inode table for good.

@@ -6,32 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.Verifier;
 import dev.txfs.txn.LiveTree;
-import java.io.IOException;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The FUSE layer through the real kernel: a LiveFs over an in-memory store, driven by bash. */
-class LiveFsMountTest {
-    @TempDir
-    Path tmp;
-
-    private MountedLiveFs m;
-
-    @BeforeEach
-    void mount() throws IOException {
-        m = new MountedLiveFs(tmp);
-    }
-
-    @AfterEach
-    void unmount() throws IOException {
-        if (m != null) {
-            m.close();
-        }
-    }
-
+class LiveFsMountTest extends MountedLiveFsTestBase {
     private String sh(String script) throws Exception {
         return m.sh(script);
     }

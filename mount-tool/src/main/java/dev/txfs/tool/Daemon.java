@@ -49,9 +49,8 @@ final class Daemon {
             FileStore device = Files.getFileStore(storeDir);
             LiveFs fs = new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {});
             Path socket = ControlSocket.pathFor(storeDir, mountpoint);
-            FuseMount[] mount = new FuseMount[1];
             try (ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, mountpoint))) {
-                mount[0] = FuseMount.mount(fs, mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
+                FuseMount mount = FuseMount.mount(fs, mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
                 LOG.info("mounted " + storeDir + " at " + mountpoint + " (pid "
                         + ProcessHandle.current().pid() + ")");
                 ScheduledExecutorService syncer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -69,7 +68,7 @@ final class Daemon {
                     }
                 });
                 Runtime.getRuntime().addShutdownHook(hook);
-                mount[0].awaitEnd();
+                mount.awaitEnd();
                 syncer.shutdownNow();
                 live.sync();
                 try {

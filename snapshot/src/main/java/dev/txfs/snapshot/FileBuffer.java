@@ -291,8 +291,4 @@ final class FileBuffer {
         i = i >= 0 ? i : -i - 2;
         return Math.max(0, Math.min(i, baseChunks.size() - 1));
     }
-
-    Content base() {
-        return base;
-    }
 }

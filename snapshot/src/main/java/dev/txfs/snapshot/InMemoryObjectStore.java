@@ -1,7 +1,6 @@
 package dev.txfs.snapshot;
 
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -109,8 +108,4 @@ public final class InMemoryObjectStore implements ObjectStore, RefStore {
 
     @Override
     public void close() {}
-
-    List<ObjectId> ids() {
-        return new ArrayList<>(objects.keySet());
-    }
 }
