@@ -14,7 +14,10 @@ public final class FsException extends IOException {
         TOO_BIG,
         INVALID,
         ACCESS,
-        NO_SUCH_OFFSET
+        NO_SUCH_OFFSET,
+        /** The inode or handle is not (any more) what the caller's view holds: the kernel looks the name up again. */
+        STALE,
+        PERMISSION
     }
 
     private final Kind kind;

@@ -57,7 +57,8 @@ public interface FsOps {
     /** What statfs reports. */
     record StatFs(long blocks, long bfree, long bavail, long files, long ffree, int bsize, int namelen) {}
 
-    long attrValidNs();
+    /** How long the kernel may cache the attributes of {@code ino} as a getattr/setattr reply gives them. */
+    long attrValidNs(long ino);
 
     Entry lookup(Caller c, long parent, byte[] name) throws IOException;
 

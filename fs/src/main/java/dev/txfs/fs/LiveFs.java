@@ -1,5 +1,7 @@
 package dev.txfs.fs;
 
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+
 import dev.txfs.fs.FsException.Kind;
 import dev.txfs.fs.fuse.PosixAcl;
 import dev.txfs.snapshot.EntryKind;
@@ -12,6 +14,8 @@ import dev.txfs.snapshot.MutableTree.RenameMode;
 import dev.txfs.snapshot.MutableTree.XattrMode;
 import dev.txfs.snapshot.TreeExceptions;
 import dev.txfs.txn.LiveTree;
+import dev.txfs.txn.Transaction;
+import dev.txfs.txn.proc.Membership;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
@@ -19,6 +23,9 @@ import java.nio.file.NotDirectoryException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,45 +34,157 @@ import java.util.WeakHashMap;
 import java.util.function.LongSupplier;
 
 /**
- * POSIX semantics over the live tree, by inode number: the inode table, open handles, attributes
- * and the rules the kernel leaves to the filesystem (ownership of new nodes, setgid directories,
- * xattr namespaces, fallocate modes).
+ * POSIX semantics over the live tree and the open transactions, by inode number: the views, the
+ * inode table, open handles, attributes and the rules the kernel leaves to the filesystem
+ * (ownership of new nodes, setgid directories, xattr namespaces, fallocate modes).
  *
- * <p>Inode table: a node's number is its {@link MutableNode#serial()} (the root's is 1), so it is
- * the same every time the kernel looks the node up, also after a FORGET; the table maps the numbers
- * the kernel holds a lookup count on (FORGET drops them) back to nodes. Numbers are never reused
- * within a mount, so the generation is always 0. Only the live view exists so far; a transaction's
- * diverged nodes are distinct node objects and so get numbers of their own. st_ino is the inode
- * number: stable while mounted, not across remounts.
+ * <p><b>Views.</b> A request is served from a view: the live tree, or one transaction's tree.
+ * Namespace requests (lookup, create, open, getattr by inode...) use the caller's sync context
+ * ({@link Membership#resolve} of the request's thread id; with no transaction open nothing is
+ * resolved); file-handle requests (read, write, release, fsync...) use the view the handle was
+ * opened in, since write-outs and release carry no useful pid.
+ *
+ * <p><b>Inode = node version.</b> A node's number is its {@link MutableNode#serial()} + 1 (root 1),
+ * unique across all trees. A transaction's node that is the same version as a live node (loaded
+ * unchanged from the transaction's base, and the live node unchanged and not open for writing since
+ * then) takes the live node's number instead, so both views share one inode, one page cache and
+ * one attribute cache. Directories share their number by identity (same directory at begin),
+ * whatever their contents: their names are resolved per view. Before a shared file is changed it
+ * <i>diverges</i>: the changing side's node gets a number of its own.
+ * <ul>
+ *   <li>A transaction changing a shared node (open for writing, setattr, xattrs, link) diverges it
+ *       and answers ESTALE: path-based system calls then look the name up again (LOOKUP_REVAL) and
+ *       find the new inode; on a descriptor opened read-only before, the call fails with ESTALE.
+ *   <li>The live tree changing a node a transaction may still share: the transaction's version
+ *       gets a number of its own, and its names are invalidated in the kernel (and waited for)
+ *       before the change is served. A transaction's descriptor opened before that keeps the shared
+ *       inode and so sees the outside change (the one corner where isolation is weaker).
+ * </ul>
+ *
+ * <p><b>Names.</b> While a transaction is open, a name changed in any view since the oldest open
+ * base (created, removed, renamed, or its node diverged) gets entry validity 0: every lookup comes
+ * here and is answered per view. Other names keep the long validity. A rename of a name the kernel
+ * may hold with a long validity first answers ESTALE after invalidating it, so the kernel's retry
+ * moves a dentry it will look up again. Attributes of an inode bound in several views get validity
+ * 0 while they differ.
+ *
+ * <p><b>Commit</b> merges into the live tree ({@link LiveTree#commit}); the transaction's inodes the
+ * kernel holds are bound to the live nodes that replace them (their page cache stays warm) and its
+ * handles continue on the live tree. <b>Abort</b> unbinds them: the kernel looks names up again.
  *
  * <p>Not in the tree, kept here for the mount's life: atimes set by utimensat (the tree keeps no
  * atime; st_atime is the mtime otherwise) and which nodes lost their last name while open (st_nlink
- * 0).
+ * 0). POSIX ACLs: see {@link PosixAcl}.
  *
- * <p>POSIX ACLs (the kernel enforces them: FUSE_POSIX_ACL) are xattrs whose meaning the
- * filesystem keeps: setting an access ACL sets the mode, and one the mode says all of is not
- * stored; chmod rewrites the access ACL; a new node inherits its directory's default ACL, else
- * the caller's umask applies (FUSE_DONT_MASK). See {@link PosixAcl}.
- *
- * <p>Caching: nothing but the kernel changes the live tree yet, so names and attributes are
- * cached for {@link #VALID_NS} and files keep their page cache across opens.
- *
- * <p>Locking: every call holds the live tree's lock; reader threads serialise here (one
- * MutableTree is not thread-safe). Files may stay open after unlink: a handle holds its node.
+ * <p>Locking: every call holds the live tree's lock (one lock for all views). Notifications are
+ * sent without it.
  */
 public final class LiveFs implements FsOps {
     static final long VALID_NS = 60_000_000_000L;
     private static final int S_IFMT = 0170000;
     private static final int S_ISGID = 02000;
+    private static final int O_ACCMODE = 3;
+    private static final int O_TRUNC = 01000;
+    /** The control directory {@code /.txfs} and its file {@code ctl}: numbers no node serial reaches. */
+    static final long CTL_DIR = 0x7fff_ffff_ffff_ff00L, CTL = CTL_DIR + 1;
+
+    static final byte[] CTL_DIR_NAME = ".txfs".getBytes(ISO_8859_1);
+
+    /** Where kernel notifications go (the FUSE session); a no-op until a session is attached. */
+    public interface Notifier {
+        void invalidateEntry(long parent, byte[] name);
+
+        void invalidateInode(long ino, long off, long len);
+
+        /** Waits (bounded) until the kernel has applied what was sent so far. */
+        void await();
+
+        Notifier NONE = new Notifier() {
+            @Override
+            public void invalidateEntry(long parent, byte[] name) {}
+
+            @Override
+            public void invalidateInode(long ino, long off, long len) {}
+
+            @Override
+            public void await() {}
+        };
+    }
+
+    /** A view: the live tree, or one transaction. */
+    static final class View {
+        final Transaction txn;
+        final MutableTree tree;
+        /** Inode numbers other than serial + 1: shared with the live tree, or rebound after a commit. */
+        final Map<MutableNode, Long> inos = new WeakHashMap<>();
+        /** Names (see {@link #nameKey}) this transaction changed. */
+        final Set<String> changedNames = new HashSet<>();
+
+        View(Transaction txn, MutableTree tree) {
+            this.txn = txn;
+            this.tree = tree;
+        }
+
+        boolean isLive() {
+            return txn == null;
+        }
+
+        boolean closed() {
+            return txn != null && txn.state() != Transaction.State.OPEN;
+        }
+    }
+
+    /** An inode the kernel holds: the node it stands for in each view that has it. */
+    static final class Inode {
+        final long ino;
+        MutableNode live;
+        final Map<View, MutableNode> txns = new IdentityHashMap<>(2);
+        long lookups;
+
+        Inode(long ino) {
+            this.ino = ino;
+        }
+
+        MutableNode in(View v) {
+            return v.isLive() ? live : txns.get(v);
+        }
+
+        void bind(View v, MutableNode n) {
+            if (v.isLive()) {
+                live = n;
+            } else {
+                txns.put(v, n);
+            }
+        }
+
+        void unbind(View v) {
+            if (v.isLive()) {
+                live = null;
+            } else {
+                txns.remove(v);
+            }
+        }
+
+        int bindings() {
+            return (live == null ? 0 : 1) + txns.size();
+        }
+    }
 
     private final LiveTree live;
-    private final MutableTree tree;
+    private final View liveView;
     private final Object lock;
     private final LongSupplier clock;
     private final StatFsSource statfs;
-    private final Map<Long, MutableNode> nodes = new HashMap<>();
-    private final Map<Long, Long> lookups = new HashMap<>();
+    private final Membership membership;
+    private final boolean requireTxn;
+    private final Map<Long, Inode> inodes = new HashMap<>();
     private final Map<Long, Handle> handles = new HashMap<>();
+    /** Open transactions by id. */
+    private final Map<String, View> txns = new LinkedHashMap<>();
+    /** Names the live tree changed while a transaction was open, with the sequence number then. */
+    private final Map<String, Long> liveChangedNames = new HashMap<>();
+    /** Nodes open for writing, with how many handles. */
+    private final Map<MutableNode, Integer> writers = new IdentityHashMap<>();
     /** Explicitly set atimes (MutableNode has identity equality, so weak keys are safe). */
     private final Map<MutableNode, Long> atimes = new WeakHashMap<>();
     /** Nodes that lost their last name (still open somewhere). */
@@ -73,58 +192,338 @@ public final class LiveFs implements FsOps {
 
     private long nextFh = 1;
     private final Runnable onDestroy;
+    private volatile Notifier notifier = Notifier.NONE;
+    private final TxnControl control;
 
     /** Where statfs numbers come from (the store's device and map). */
     public interface StatFsSource {
         StatFs get() throws IOException;
     }
 
-    private record Handle(MutableNode node, int flags, List<DirEntry> listing) {}
+    /** An open file or directory; the control file's handles carry its request and reply instead. */
+    static final class Handle {
+        View view;
+        MutableNode node;
+        final int flags;
+        final List<DirEntry> listing;
+        final TxnControl.Exchange control;
+
+        Handle(View view, MutableNode node, int flags, List<DirEntry> listing, TxnControl.Exchange control) {
+            this.view = view;
+            this.node = node;
+            this.flags = flags;
+            this.listing = listing;
+            this.control = control;
+        }
+
+        boolean writable() {
+            return (flags & O_ACCMODE) != 0;
+        }
+    }
 
     public LiveFs(LiveTree live, LongSupplier clock, StatFsSource statfs, Runnable onDestroy) {
+        this(live, clock, statfs, onDestroy, null, false);
+    }
+
+    /**
+     * @param membership how callers map to transactions; null: no transactions on this mount
+     * @param requireTxn outside transactions the mount is read-only (EROFS)
+     */
+    public LiveFs(
+            LiveTree live,
+            LongSupplier clock,
+            StatFsSource statfs,
+            Runnable onDestroy,
+            Membership membership,
+            boolean requireTxn) {
         this.live = live;
-        this.tree = live.tree();
+        this.liveView = new View(null, live.tree());
         this.lock = live.lock();
         this.clock = clock;
         this.statfs = statfs;
         this.onDestroy = onDestroy;
-        nodes.put(ROOT, tree.root());
+        this.membership = membership;
+        this.requireTxn = requireTxn;
+        Inode root = new Inode(ROOT);
+        root.live = live.tree().root();
+        inodes.put(ROOT, root);
+        this.control = new TxnControl(this, live, membership, clock);
+    }
+
+    public void setNotifier(Notifier n) {
+        this.notifier = n == null ? Notifier.NONE : n;
+    }
+
+    Notifier notifier() {
+        return notifier;
+    }
+
+    Object lock() {
+        return lock;
+    }
+
+    public TxnControl control() {
+        return control;
     }
 
     /** How many inodes the kernel holds a lookup count on (the root included); for tests. */
     int inodesHeld() {
         synchronized (lock) {
-            return nodes.size();
+            return inodes.size();
         }
     }
 
-    @Override
-    public long attrValidNs() {
-        return VALID_NS;
+    // ---- views ------------------------------------------------------------------------------
+
+    /** The view a namespace request is served from: the caller's transaction, else the live tree. */
+    View viewOf(Caller c) {
+        if (txns.isEmpty() || membership == null || c.pid() == 0) {
+            return liveView;
+        }
+        Optional<String> id = membership.resolve(c.pid());
+        if (id.isEmpty()) {
+            return liveView;
+        }
+        View v = txns.get(id.get());
+        return v == null ? liveView : v;
     }
 
-    private MutableNode node(long ino) throws NoSuchFileException {
-        MutableNode n = nodes.get(ino);
-        if (n == null) {
+    View liveView() {
+        return liveView;
+    }
+
+    Map<String, View> openViews() {
+        return txns;
+    }
+
+    /** Registers a begun transaction's view; the caller holds the lock. */
+    void addView(Transaction t) {
+        txns.put(t.id(), new View(t, t.tree()));
+    }
+
+    static String nameKey(long dirIno, byte[] name) {
+        return dirIno + "/" + new String(name, ISO_8859_1);
+    }
+
+    /**
+     * The node's inode number in view {@code v}. In a transaction the number of a node is decided
+     * the first time it is asked for, and kept: the live node's number if the live tree has the same
+     * version at the same place (see {@link #sameVersion}), else a number of its own.
+     */
+    long inoOf(View v, MutableNode n) {
+        if (n == v.tree.root()) {
+            return ROOT;
+        }
+        Long o = v.inos.get(n);
+        if (o != null) {
+            return o;
+        }
+        if (v.isLive()) {
+            return n.serial() + 1;
+        }
+        long ino = n.serial() + 1;
+        if (v.tree.placedBy(n, 0)) {
+            MutableNode l = v.tree.pathOf(n).flatMap(p -> live.tree().find(p)).orElse(null);
+            if (l != null && live.tree().placedBy(l, v.txn.baseSeq()) && sameVersion(v, l, n)) {
+                ino = inoOf(liveView, l);
+            }
+        }
+        v.inos.put(n, ino);
+        return ino;
+    }
+
+    long inoOf(MutableNode n) {
+        return inoOf(liveView, n);
+    }
+
+    /** The number a child found by name gets in {@code v}. */
+    private long childIno(View v, long dirIno, byte[] name, MutableNode n) {
+        return inoOf(v, n);
+    }
+
+    /** Whether live node {@code l} is still the version transaction {@code v} loaded as {@code t}. */
+    private boolean sameVersion(View v, MutableNode l, MutableNode t) {
+        long base = v.txn.baseSeq();
+        if (l.kind() != t.kind() || l.attachedSeq() > base) {
+            return false;
+        }
+        return l instanceof Dir || (l.changedSeq() <= base && !writers.containsKey(l) && t.changedSeq() == 0);
+    }
+
+    /** The node {@code ino} stands for in {@code v}; ESTALE if it is not (any more) in that view. */
+    private MutableNode node(View v, long ino) throws IOException {
+        if (ino == ROOT) {
+            return v.tree.root();
+        }
+        Inode rec = inodes.get(ino);
+        if (rec == null) {
             throw new NoSuchFileException("inode " + ino);
+        }
+        MutableNode n = rec.in(v);
+        if (n == null && !v.isLive()) {
+            n = bindLazily(v, rec);
+        }
+        if (n == null) {
+            throw new FsException(Kind.STALE, "inode " + ino + " is not in this view");
         }
         return n;
     }
 
-    private Dir dir(long ino) throws IOException {
-        if (!(node(ino) instanceof Dir d)) {
+    /**
+     * A transaction meets an inode the live tree gave the kernel (a cwd from before begin, a name
+     * the kernel cached): binds it if the transaction has the same version at the same place.
+     */
+    private MutableNode bindLazily(View v, Inode rec) throws IOException {
+        MutableNode l = rec.live;
+        if (l == null || !live.tree().placedBy(l, v.txn.baseSeq())) {
+            return null;
+        }
+        MutableNode t = live.tree().pathOf(l).flatMap(p -> v.tree.find(p)).orElse(null);
+        if (t == null || (inoOf(v, t) != rec.ino && !(t instanceof Dir && sameVersion(v, l, t)))) {
+            return null;
+        }
+        rec.bind(v, t);
+        return t;
+    }
+
+    private Dir dir(View v, long ino) throws IOException {
+        if (!(node(v, ino) instanceof Dir d)) {
             throw new NotDirectoryException("inode " + ino);
         }
         return d;
     }
 
-    /** The node's inode number: stable for the node object's life, whatever the kernel forgets. */
-    long inoOf(MutableNode n) {
-        return n == tree.root() ? ROOT : n.serial() + 1;
+    /** A change is about to be made in {@code v}: refused outside transactions on a --require-txn mount. */
+    private void checkWritable(View v) throws FsException {
+        if (v.isLive() && requireTxn) {
+            throw new FsException(Kind.READ_ONLY, "changes need a transaction on this mount (txfs begin)");
+        }
     }
 
-    private Attr attr(MutableNode n) {
-        long ino = inoOf(n);
+    /** Records that {@code v} changed name {@code name} of directory {@code dirIno}. */
+    private void nameChanged(View v, long dirIno, byte[] name) {
+        if (txns.isEmpty()) {
+            return;
+        }
+        String key = nameKey(dirIno, name);
+        if (v.isLive()) {
+            liveChangedNames.put(key, live.tree().nextSeq());
+        } else {
+            v.changedNames.add(key);
+        }
+    }
+
+    private boolean nameDiverged(long dirIno, byte[] name) {
+        if (txns.isEmpty()) {
+            return false;
+        }
+        String key = nameKey(dirIno, name);
+        if (liveChangedNames.containsKey(key)) {
+            return true;
+        }
+        for (View v : txns.values()) {
+            if (v.changedNames.contains(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Every name of {@code n} in {@code v}: marked changed and invalidated in the kernel. */
+    private void divergeNames(View marker, View v, MutableNode n) throws IOException {
+        for (Map.Entry<Dir, byte[]> e : v.tree.namesOf(n)) {
+            long dirIno = inoOf(v, e.getKey());
+            nameChanged(marker, dirIno, e.getValue());
+            notifier.invalidateEntry(dirIno, e.getValue());
+        }
+    }
+
+    /**
+     * Before transaction {@code v} changes node {@code n} (not a directory) reached through inode
+     * {@code ino}: if the live tree shares that inode, {@code n} gets its own number and the request
+     * is answered ESTALE, so that the kernel looks the name up again.
+     */
+    private void beforeTxnChange(View v, long ino, MutableNode n) throws IOException {
+        if (v.isLive() || n instanceof Dir || ino == n.serial() + 1) {
+            return;
+        }
+        Inode rec = inodes.get(ino);
+        if (rec == null || rec.live == null) {
+            return;
+        }
+        v.inos.put(n, n.serial() + 1);
+        rec.unbind(v);
+        divergeNames(v, v, n);
+        throw new FsException(Kind.STALE, "diverged from the live tree; look it up again");
+    }
+
+    /**
+     * Before the live tree changes node {@code l} (not a directory): every open transaction that
+     * may still share it (bound, or reachable through a name the kernel caches) stops doing so, and
+     * the kernel drops those names. Returns whether notifications must be awaited before the change.
+     */
+    private boolean beforeLiveChange(MutableNode l, long ino) throws IOException {
+        if (txns.isEmpty() || l instanceof Dir) {
+            return false;
+        }
+        boolean sent = false;
+        Inode rec = inodes.get(ino);
+        for (View v : txns.values()) {
+            MutableNode t = rec == null ? null : rec.txns.get(v);
+            if (t != null) {
+                v.inos.put(t, t.serial() + 1);
+                rec.unbind(v);
+                divergeNames(liveView, v, t);
+                sent = true;
+            } else if (l.attachedSeq() <= v.txn.baseSeq() && l.changedSeq() <= v.txn.baseSeq()) {
+                sent = true; // a cached name may lead the transaction here
+            }
+        }
+        if (sent) {
+            divergeNames(liveView, liveView, l);
+        }
+        return sent;
+    }
+
+    /** Runs {@code body} under the lock; if it asks, first waits for notifications without the lock, then runs it again. */
+    private interface Step<R> {
+        R run(boolean prepared) throws IOException;
+    }
+
+    private static final class AwaitNotifications extends RuntimeException {
+        AwaitNotifications() {
+            super(null, null, false, false);
+        }
+    }
+
+    private <R> R withLiveDivergence(Step<R> body) throws IOException {
+        try {
+            synchronized (lock) {
+                return body.run(false);
+            }
+        } catch (AwaitNotifications again) {
+            notifier.await();
+            synchronized (lock) {
+                return body.run(true);
+            }
+        }
+    }
+
+    /** Inside a {@link Step}: diverges a live change from transactions; may unwind to await notifications. */
+    private void prepareChange(View v, long ino, MutableNode n, boolean prepared) throws IOException {
+        if (v.isLive()) {
+            if (beforeLiveChange(n, ino) && !prepared) {
+                throw new AwaitNotifications();
+            }
+        } else {
+            beforeTxnChange(v, ino, n);
+        }
+    }
+
+    // ---- attributes and entries -----------------------------------------------------------------
+
+    private Attr attr(View v, MutableNode n) {
+        long ino = inoOf(v, n);
         long size = n.size();
         long rdev = n instanceof Special s ? s.rdev() : 0;
         return new Attr(
@@ -141,19 +540,52 @@ public final class LiveFs implements FsOps {
                 rdev);
     }
 
-    /** A reply entry; counts one kernel lookup of the node. */
-    private Entry entry(MutableNode n) {
-        long ino = inoOf(n);
-        nodes.put(ino, n);
-        lookups.merge(ino, 1L, Long::sum);
-        return new Entry(ino, 0, attr(n), VALID_NS, VALID_NS);
+    @Override
+    public long attrValidNs(long ino) {
+        synchronized (lock) {
+            Inode rec = inodes.get(ino);
+            if (rec == null || txns.isEmpty() || rec.bindings() < 2) {
+                return VALID_NS;
+            }
+            Attr first = null;
+            List<Map.Entry<View, MutableNode>> all = new ArrayList<>(rec.txns.entrySet());
+            if (rec.live != null) {
+                all.add(Map.entry(liveView, rec.live));
+            }
+            for (Map.Entry<View, MutableNode> b : all) {
+                Attr a = attr(b.getKey(), b.getValue());
+                a = new Attr(ino, a.size(), a.blocks(), a.atimeNs(), a.mtimeNs(), a.ctimeNs(), a.mode(), a.nlink(), a.uid(), a.gid(), a.rdev());
+                if (first == null) {
+                    first = a;
+                } else if (!first.equals(a)) {
+                    return 0;
+                }
+            }
+            return VALID_NS;
+        }
     }
 
-    /** Marks {@code n} as having no name left if so (after unlink, rmdir, or a rename over it). */
-    private void noteIfOrphaned(MutableNode n) throws IOException {
-        if (n != null && tree.pathOf(n).isEmpty()) {
+    /** A reply entry for {@code n} found as {@code name} in directory {@code dirIno}; counts one kernel lookup. */
+    private Entry entry(View v, long dirIno, byte[] name, MutableNode n) {
+        long ino = childIno(v, dirIno, name, n);
+        Inode rec = inodes.computeIfAbsent(ino, Inode::new);
+        rec.bind(v, n);
+        rec.lookups++;
+        long entryValid = nameDiverged(dirIno, name) ? 0 : VALID_NS;
+        return new Entry(ino, 0, attr(v, n), entryValid, VALID_NS);
+    }
+
+    /** A reply entry for a node just made or linked in {@code v} as {@code name} (a changed name). */
+    private Entry madeEntry(View v, long dirIno, byte[] name, MutableNode n) {
+        nameChanged(v, dirIno, name);
+        return entry(v, dirIno, name, n);
+    }
+
+    /** Marks {@code n} as having no name left in its view if so (after unlink, rmdir, or a rename over it). */
+    private void noteIfOrphaned(View v, MutableNode n) throws IOException {
+        if (n != null && v.tree.pathOf(n).isEmpty()) {
             orphans.add(n);
-            dropIfUnreachable(n);
+            dropIfUnreachable(v, n);
         }
     }
 
@@ -161,56 +593,83 @@ public final class LiveFs implements FsOps {
      * Empties a file nothing can reach any more (no name, no open handle), so that its data is not
      * written out as chunks at the next sync only to be unreferenced.
      */
-    private void dropIfUnreachable(MutableNode n) throws IOException {
+    private void dropIfUnreachable(View v, MutableNode n) throws IOException {
         if (n instanceof File f && f.size() > 0 && orphans.contains(f)) {
             for (Handle h : handles.values()) {
-                if (h.node() == f) {
+                if (h.node == f) {
                     return;
                 }
             }
-            tree.truncate(f, 0);
+            v.tree.truncate(f, 0);
         }
     }
 
+    // ---- namespace ----------------------------------------------------------------------------
+
     @Override
     public Entry lookup(Caller c, long parent, byte[] name) throws IOException {
+        if (parent == ROOT && java.util.Arrays.equals(name, CTL_DIR_NAME)) {
+            return new Entry(CTL_DIR, 0, control.dirAttr(), VALID_NS, VALID_NS);
+        }
+        if (parent == CTL_DIR) {
+            return control.lookup(name);
+        }
         synchronized (lock) {
-            Dir d = dir(parent);
+            View v = viewOf(c);
+            Dir d = dir(v, parent);
             if (name.length > 255) {
                 throw new TreeExceptions.NameTooLongException(new String(name));
             }
-            MutableNode n = tree.lookup(d, name).orElseThrow(() -> new NoSuchFileException(new String(name)));
-            return entry(n);
+            MutableNode n = v.tree.lookup(d, name).orElseThrow(() -> new NoSuchFileException(new String(name)));
+            return entry(v, parent, name, n);
         }
     }
 
     @Override
     public void forget(long ino, long nlookup) {
         synchronized (lock) {
-            if (ino == ROOT) {
+            if (ino == ROOT || ino >= CTL_DIR) {
                 return;
             }
-            Long left = lookups.merge(ino, -nlookup, Long::sum);
-            if (left != null && left <= 0) {
-                lookups.remove(ino);
-                nodes.remove(ino);
+            Inode rec = inodes.get(ino);
+            if (rec != null && (rec.lookups -= nlookup) <= 0) {
+                inodes.remove(ino);
             }
         }
     }
 
+    private Handle handleOrNull(long fh) {
+        return fh >= 0 ? handles.get(fh) : null;
+    }
+
     @Override
     public Attr getattr(Caller c, long ino, long fh) throws IOException {
+        if (ino >= CTL_DIR) {
+            return ino == CTL ? control.fileAttr() : control.dirAttr();
+        }
         synchronized (lock) {
-            Handle h = fh >= 0 ? handles.get(fh) : null;
-            return attr(h != null ? h.node() : node(ino));
+            Handle h = handleOrNull(fh);
+            if (h != null && h.node != null) {
+                return attr(h.view, h.node);
+            }
+            View v = viewOf(c);
+            return attr(v, node(v, ino));
         }
     }
 
     @Override
     public Attr setattr(Caller c, long ino, long fh, SetAttr s) throws IOException {
-        synchronized (lock) {
-            Handle h = fh >= 0 ? handles.get(fh) : null;
-            MutableNode n = h != null ? h.node() : node(ino);
+        if (ino >= CTL_DIR) {
+            throw new FsException(Kind.PERMISSION, "the control file's attributes are fixed");
+        }
+        return withLiveDivergence(prepared -> {
+            Handle h = handleOrNull(fh);
+            View v = h != null && h.node != null ? h.view : viewOf(c);
+            MutableNode n = h != null && h.node != null ? h.node : node(v, ino);
+            checkWritable(v);
+            checkOpen(v);
+            prepareChange(v, inoOf(v, n), n, prepared);
+            MutableTree tree = v.tree;
             if (s.size() != null) {
                 if (!(n instanceof File f)) {
                     throw n instanceof Dir
@@ -231,16 +690,24 @@ public final class LiveFs implements FsOps {
                 atimes.remove(n); // the default: keep the map to atimes that differ
             }
             if (s.mode() != null) {
-                chmodAcl(n, s.mode() & 07777);
+                chmodAcl(tree, n, s.mode() & 07777);
             }
-            return attr(n);
+            return attr(v, n);
+        });
+    }
+
+    /** Writes to a closed (committed or aborted) transaction's handle are refused. */
+    private static void checkOpen(View v) throws FsException {
+        if (v.closed()) {
+            throw new FsException(Kind.STALE, v.txn + " has ended");
         }
     }
 
     @Override
     public byte[] readlink(Caller c, long ino) throws IOException {
         synchronized (lock) {
-            if (!(node(ino) instanceof Special s) || s.kind() != EntryKind.SYMLINK) {
+            View v = viewOf(c);
+            if (!(node(v, ino) instanceof Special s) || s.kind() != EntryKind.SYMLINK) {
                 throw new FsException(Kind.INVALID, "not a symlink");
             }
             return s.target();
@@ -264,92 +731,106 @@ public final class LiveFs implements FsOps {
         }
     }
 
-    private NewNode newNode(Dir parent, int mode, int umask, boolean isDir) throws FsException {
-        Optional<byte[]> inherited = tree.getXattr(parent, PosixAcl.DEFAULT);
-        if (inherited.isEmpty()) {
+    private static NewNode newNode(Dir parent, int mode, int umask, boolean isDir) throws FsException {
+        byte[] inherited = parent.xattrs().get(PosixAcl.DEFAULT);
+        if (inherited == null) {
             return new NewNode(mode & ~(umask & 0777), null, null);
         }
-        PosixAcl.Inherited in = PosixAcl.decode(inherited.get()).inherit(mode);
-        return new NewNode(
-                in.mode(), in.access() == null ? null : in.access().encode(), isDir ? inherited.get() : null);
+        PosixAcl.Inherited in = PosixAcl.decode(inherited).inherit(mode);
+        return new NewNode(in.mode(), in.access() == null ? null : in.access().encode(), isDir ? inherited : null);
     }
 
     /** chmod of a node with an access ACL: the ACL's owner, mask (or group) and other entries follow. */
-    private void chmodAcl(MutableNode n, int mode) throws IOException {
+    private static void chmodAcl(MutableTree tree, MutableNode n, int mode) throws IOException {
         Optional<byte[]> acl = tree.getXattr(n, PosixAcl.ACCESS);
         if (acl.isPresent()) {
-            tree.setXattr(
-                    n, PosixAcl.ACCESS, PosixAcl.decode(acl.get()).chmod(mode).encode(), XattrMode.ANY);
+            tree.setXattr(n, PosixAcl.ACCESS, PosixAcl.decode(acl.get()).chmod(mode).encode(), XattrMode.ANY);
         }
+    }
+
+    /** The view and directory a name-changing request works in, after the common checks. */
+    private record Target(View v, Dir d) {}
+
+    private Target target(Caller c, long parent, byte[] name) throws IOException {
+        if (parent >= CTL_DIR || (parent == ROOT && java.util.Arrays.equals(name, CTL_DIR_NAME))) {
+            throw new FsException(Kind.PERMISSION, "/.txfs is the control directory");
+        }
+        View v = viewOf(c);
+        checkWritable(v);
+        return new Target(v, dir(v, parent));
     }
 
     @Override
     public Entry mknod(Caller c, long parent, byte[] name, int mode, long rdev, int umask) throws IOException {
         synchronized (lock) {
-            Dir d = dir(parent);
+            Target t = target(c, parent, name);
             int fmt = mode & S_IFMT;
-            NewNode nn = newNode(d, mode, umask, false);
+            NewNode nn = newNode(t.d(), mode, umask, false);
+            MutableNode made;
             if (fmt == 0100000 || fmt == 0) {
-                File f = tree.createFile(d, name, nn.mode(), c.uid(), groupFor(c, d));
-                nn.applyTo(tree, f);
-                return entry(f);
+                made = t.v().tree.createFile(t.d(), name, nn.mode(), c.uid(), groupFor(c, t.d()));
+            } else {
+                EntryKind kind = EntryKind.ofMode(mode);
+                if (kind == EntryKind.DIRECTORY || kind == EntryKind.SYMLINK) {
+                    throw new FsException(Kind.INVALID, "mknod of a " + kind);
+                }
+                made = t.v().tree.mknod(t.d(), name, kind, nn.mode(), rdev, c.uid(), groupFor(c, t.d()));
             }
-            EntryKind kind = EntryKind.ofMode(mode);
-            if (kind == EntryKind.DIRECTORY || kind == EntryKind.SYMLINK) {
-                throw new FsException(Kind.INVALID, "mknod of a " + kind);
-            }
-            Special s = tree.mknod(d, name, kind, nn.mode(), rdev, c.uid(), groupFor(c, d));
-            nn.applyTo(tree, s);
-            return entry(s);
+            nn.applyTo(t.v().tree, made);
+            return madeEntry(t.v(), parent, name, made);
         }
     }
 
     @Override
     public Entry mkdir(Caller c, long parent, byte[] name, int mode, int umask) throws IOException {
         synchronized (lock) {
-            Dir d = dir(parent);
-            NewNode nn = newNode(d, mode & 07777, umask, true);
-            int m = nn.mode() | (d.mode() & S_ISGID);
-            Dir made = tree.mkdir(d, name, m, c.uid(), groupFor(c, d));
-            nn.applyTo(tree, made);
-            return entry(made);
+            Target t = target(c, parent, name);
+            NewNode nn = newNode(t.d(), mode & 07777, umask, true);
+            int m = nn.mode() | (t.d().mode() & S_ISGID);
+            Dir made = t.v().tree.mkdir(t.d(), name, m, c.uid(), groupFor(c, t.d()));
+            nn.applyTo(t.v().tree, made);
+            return madeEntry(t.v(), parent, name, made);
         }
     }
 
     @Override
     public Entry symlink(Caller c, long parent, byte[] name, byte[] target) throws IOException {
         synchronized (lock) {
-            Dir d = dir(parent);
-            return entry(tree.symlink(d, name, target, c.uid(), groupFor(c, d)));
+            Target t = target(c, parent, name);
+            return madeEntry(t.v(), parent, name, t.v().tree.symlink(t.d(), name, target, c.uid(), groupFor(c, t.d())));
         }
     }
 
     @Override
     public Entry link(Caller c, long ino, long newParent, byte[] newName) throws IOException {
-        synchronized (lock) {
-            MutableNode n = node(ino);
-            tree.link(n, dir(newParent), newName);
-            return entry(n);
-        }
+        return withLiveDivergence(prepared -> {
+            Target t = target(c, newParent, newName);
+            MutableNode n = node(t.v(), ino);
+            prepareChange(t.v(), ino, n, prepared);
+            t.v().tree.link(n, t.d(), newName);
+            return madeEntry(t.v(), newParent, newName, n);
+        });
     }
 
     @Override
     public void unlink(Caller c, long parent, byte[] name) throws IOException {
         synchronized (lock) {
-            Dir d = dir(parent);
-            MutableNode gone = tree.lookup(d, name).orElse(null);
-            tree.unlink(d, name);
-            noteIfOrphaned(gone);
+            Target t = target(c, parent, name);
+            MutableNode gone = t.v().tree.lookup(t.d(), name).orElse(null);
+            t.v().tree.unlink(t.d(), name);
+            nameChanged(t.v(), parent, name);
+            noteIfOrphaned(t.v(), gone);
         }
     }
 
     @Override
     public void rmdir(Caller c, long parent, byte[] name) throws IOException {
         synchronized (lock) {
-            Dir d = dir(parent);
-            MutableNode gone = tree.lookup(d, name).orElse(null);
-            tree.rmdir(d, name);
-            noteIfOrphaned(gone);
+            Target t = target(c, parent, name);
+            MutableNode gone = t.v().tree.lookup(t.d(), name).orElse(null);
+            t.v().tree.rmdir(t.d(), name);
+            nameChanged(t.v(), parent, name);
+            noteIfOrphaned(t.v(), gone);
         }
     }
 
@@ -364,17 +845,37 @@ public final class LiveFs implements FsOps {
                     default -> throw new FsException(Kind.INVALID, "rename flags " + flags);
                 };
         synchronized (lock) {
-            Dir to = dir(newParent);
+            Target to = target(c, newParent, newName);
+            View v = to.v();
+            Dir from = dir(v, parent);
+            if (parent == ROOT && java.util.Arrays.equals(name, CTL_DIR_NAME)) {
+                throw new FsException(Kind.PERMISSION, "/.txfs is the control directory");
+            }
+            if (!txns.isEmpty() && (!nameDiverged(parent, name) || !nameDiverged(newParent, newName))) {
+                // The kernel moves the dentry it holds, keeping its validity: make both names
+                // uncached first, and let the kernel's retry look them up again.
+                nameChanged(v, parent, name);
+                nameChanged(v, newParent, newName);
+                throw new FsException(Kind.STALE, "names now differ between views; look them up again");
+            }
             MutableNode replaced =
-                    mode == RenameMode.REPLACE ? tree.lookup(to, newName).orElse(null) : null;
-            tree.rename(dir(parent), name, to, newName, mode);
-            noteIfOrphaned(replaced);
+                    mode == RenameMode.REPLACE ? v.tree.lookup(to.d(), newName).orElse(null) : null;
+            v.tree.rename(from, name, to.d(), newName, mode);
+            nameChanged(v, parent, name);
+            nameChanged(v, newParent, newName);
+            noteIfOrphaned(v, replaced);
         }
     }
 
-    private long newHandle(MutableNode n, int flags, List<DirEntry> listing) {
+    // ---- files --------------------------------------------------------------------------------
+
+    private long newHandle(View v, MutableNode n, int flags, List<DirEntry> listing) {
         long fh = nextFh++;
-        handles.put(fh, new Handle(n, flags, listing));
+        Handle h = new Handle(v, n, flags, listing, null);
+        handles.put(fh, h);
+        if (h.writable() && n != null) {
+            writers.merge(n, 1, Integer::sum);
+        }
         return fh;
     }
 
@@ -388,35 +889,51 @@ public final class LiveFs implements FsOps {
 
     @Override
     public Opened open(Caller c, long ino, int flags) throws IOException {
-        synchronized (lock) {
-            MutableNode n = node(ino);
+        if (ino == CTL) {
+            synchronized (lock) {
+                long fh = nextFh++;
+                handles.put(fh, new Handle(liveView, null, flags, null, new TxnControl.Exchange()));
+                return new Opened(fh, false, true);
+            }
+        }
+        return withLiveDivergence(prepared -> {
+            View v = viewOf(c);
+            MutableNode n = node(v, ino);
             if (n instanceof Dir) {
                 throw new TreeExceptions.IsDirectoryException("inode " + ino);
             }
-            return new Opened(newHandle(n, flags, null), true, false);
-        }
+            if ((flags & O_ACCMODE) != 0 || (flags & O_TRUNC) != 0) {
+                checkWritable(v);
+                prepareChange(v, ino, n, prepared);
+            }
+            return new Opened(newHandle(v, n, flags, null), true, false);
+        });
     }
 
     @Override
     public Created create(Caller c, long parent, byte[] name, int mode, int flags, int umask) throws IOException {
         synchronized (lock) {
-            Dir d = dir(parent);
-            NewNode nn = newNode(d, mode, umask, false);
-            File f = tree.createFile(d, name, nn.mode(), c.uid(), groupFor(c, d));
-            nn.applyTo(tree, f);
-            Entry e = entry(f);
-            return new Created(e, newHandle(f, flags, null), true);
+            Target t = target(c, parent, name);
+            NewNode nn = newNode(t.d(), mode, umask, false);
+            File f = t.v().tree.createFile(t.d(), name, nn.mode(), c.uid(), groupFor(c, t.d()));
+            nn.applyTo(t.v().tree, f);
+            Entry e = madeEntry(t.v(), parent, name, f);
+            return new Created(e, newHandle(t.v(), f, flags, null), true);
         }
     }
 
     @Override
     public int read(Caller c, long ino, long fh, long offset, ByteBuffer dst) throws IOException {
         synchronized (lock) {
-            if (!(handle(fh).node() instanceof File f)) {
+            Handle h = handle(fh);
+            if (h.control != null) {
+                return h.control.read(offset, dst);
+            }
+            if (!(h.node instanceof File f)) {
                 throw new FsException(Kind.INVALID, "read of a non-file");
             }
             byte[] buf = new byte[dst.remaining()];
-            int n = tree.read(f, offset, buf, 0, buf.length);
+            int n = h.view.tree.read(f, offset, buf, 0, buf.length);
             dst.put(buf, 0, n);
             return n;
         }
@@ -424,50 +941,76 @@ public final class LiveFs implements FsOps {
 
     @Override
     public int write(Caller c, long ino, long fh, long offset, ByteBuffer src) throws IOException {
+        TxnControl.Exchange ex;
         synchronized (lock) {
             Handle h = handle(fh);
-            if (!(h.node() instanceof File f)) {
-                throw new FsException(Kind.INVALID, "write to a non-file");
+            ex = h.control;
+            if (ex == null) {
+                if (!(h.node instanceof File f)) {
+                    throw new FsException(Kind.INVALID, "write to a non-file");
+                }
+                checkOpen(h.view);
+                int len = src.remaining();
+                byte[] buf = new byte[len];
+                src.get(buf);
+                // The offset is the kernel's, also for O_APPEND (it resolved the end under the inode
+                // lock), and a page write-out of a shared mapping may come on an O_APPEND handle.
+                h.view.tree.write(f, offset, buf, 0, len);
+                return len;
             }
-            int len = src.remaining();
-            byte[] buf = new byte[len];
-            src.get(buf);
-            // The offset is the kernel's, also for O_APPEND (it resolved the end under the inode
-            // lock), and a page write-out of a shared mapping may come on an O_APPEND handle.
-            tree.write(f, offset, buf, 0, len);
-            return len;
         }
+        return control.write(ex, c, src); // runs requests without holding the lock throughout
     }
 
     @Override
     public void release(long ino, long fh) throws IOException {
         synchronized (lock) {
             Handle h = handles.remove(fh);
-            if (h != null) {
-                dropIfUnreachable(h.node());
+            if (h != null && h.node != null) {
+                if (h.writable()) {
+                    writers.computeIfPresent(h.node, (k, n) -> n > 1 ? n - 1 : null);
+                }
+                dropIfUnreachable(h.view, h.node);
             }
         }
     }
 
     @Override
     public void fsync(long ino, long fh, boolean datasync) throws IOException {
-        live.sync();
+        View v;
+        synchronized (lock) {
+            Handle h = handles.get(fh);
+            v = h == null ? liveView : h.view;
+        }
+        if (v.isLive()) {
+            live.sync(); // a transaction's data is durable at commit, not before
+        }
     }
 
     @Override
     public Opened opendir(Caller c, long ino) throws IOException {
+        if (ino == CTL_DIR) {
+            synchronized (lock) {
+                long fh = nextFh++;
+                handles.put(fh, new Handle(liveView, null, 0, control.listing(), null));
+                return new Opened(fh, false, false);
+            }
+        }
         synchronized (lock) {
-            Dir d = dir(ino);
+            View v = viewOf(c);
+            Dir d = dir(v, ino);
             List<DirEntry> listing = new ArrayList<>();
             listing.add(new DirEntry(".".getBytes(), ino, d.stMode(), 1, null));
-            long parentIno = d.parent() == null ? ino : inoOf(d.parent());
+            long parentIno = d.parent() == null ? ino : inoOf(v, d.parent());
             listing.add(new DirEntry("..".getBytes(), parentIno, 040755, 2, null));
             long off = 3;
-            for (var e : tree.list(d).entrySet()) {
-                MutableNode n = e.getValue();
-                listing.add(new DirEntry(e.getKey(), 0, n.stMode(), off++, null));
+            for (var e : v.tree.list(d).entrySet()) {
+                if (d == v.tree.root() && java.util.Arrays.equals(e.getKey(), CTL_DIR_NAME)) {
+                    continue; // shadowed by the control directory
+                }
+                listing.add(new DirEntry(e.getKey(), 0, e.getValue().stMode(), off++, null));
             }
-            return new Opened(newHandle(d, 0, listing), true, false);
+            return new Opened(newHandle(v, d, 0, listing), true, false);
         }
     }
 
@@ -475,17 +1018,26 @@ public final class LiveFs implements FsOps {
     public List<DirEntry> readdir(Caller c, long ino, long fh, long offset, int max, boolean plus) throws IOException {
         synchronized (lock) {
             Handle h = handle(fh);
-            Dir d = (Dir) h.node();
+            if (h.node == null) { // the control directory
+                List<DirEntry> out = new ArrayList<>();
+                for (int i = (int) Math.max(0, offset); i < h.listing.size() && out.size() < max; i++) {
+                    out.add(h.listing.get(i));
+                }
+                return out;
+            }
+            Dir d = (Dir) h.node;
+            View v = h.view;
+            long dirIno = inoOf(v, d);
             List<DirEntry> out = new ArrayList<>();
-            for (int i = (int) Math.max(0, offset); i < h.listing().size() && out.size() < max; i++) {
-                DirEntry e = h.listing().get(i);
+            for (int i = (int) Math.max(0, offset); i < h.listing.size() && out.size() < max; i++) {
+                DirEntry e = h.listing.get(i);
                 boolean dot = i < 2;
-                MutableNode n = dot ? null : tree.lookup(d, e.name()).orElse(null);
+                MutableNode n = dot ? null : v.tree.lookup(d, e.name()).orElse(null);
                 if (!dot && n == null) {
                     continue; // removed since opendir
                 }
-                long eino = dot ? e.ino() : inoOf(n);
-                Entry full = plus && !dot ? entry(n) : null;
+                Entry full = plus && !dot ? entry(v, dirIno, e.name(), n) : null;
+                long eino = dot ? e.ino() : full != null ? full.ino() : childIno(v, dirIno, e.name(), n);
                 out.add(new DirEntry(e.name(), eino, dot ? e.mode() : n.stMode(), e.nextOffset(), full));
             }
             return out;
@@ -503,6 +1055,8 @@ public final class LiveFs implements FsOps {
     public StatFs statfs() throws IOException {
         return statfs.get();
     }
+
+    // ---- xattrs -------------------------------------------------------------------------------
 
     private static XattrMode xattrMode(int flags) throws FsException {
         return switch (flags) {
@@ -526,8 +1080,15 @@ public final class LiveFs implements FsOps {
     @Override
     public void setxattr(Caller c, long ino, String name, byte[] value, int flags) throws IOException {
         checkNamespace(name);
-        synchronized (lock) {
-            MutableNode n = node(ino);
+        if (ino >= CTL_DIR) {
+            throw new FsException(Kind.PERMISSION, "the control file has no attributes to set");
+        }
+        withLiveDivergence(prepared -> {
+            View v = viewOf(c);
+            MutableNode n = node(v, ino);
+            checkWritable(v);
+            prepareChange(v, ino, n, prepared);
+            MutableTree tree = v.tree;
             if (name.equals(PosixAcl.ACCESS)) {
                 // The ACL sets the mode; one that says no more than the mode is not kept (as in-kernel filesystems do).
                 PosixAcl acl = PosixAcl.decode(value);
@@ -549,22 +1110,30 @@ public final class LiveFs implements FsOps {
             } else {
                 tree.setXattr(n, name, value, xattrMode(flags));
             }
-        }
+            return null;
+        });
     }
 
     @Override
     public byte[] getxattr(Caller c, long ino, String name) throws IOException {
+        if (ino >= CTL_DIR) {
+            throw new TreeExceptions.NoSuchAttributeException("/.txfs", name);
+        }
         synchronized (lock) {
-            MutableNode n = node(ino);
-            return tree.getXattr(n, name)
+            View v = viewOf(c);
+            return v.tree.getXattr(node(v, ino), name)
                     .orElseThrow(() -> new TreeExceptions.NoSuchAttributeException("inode " + ino, name));
         }
     }
 
     @Override
     public List<String> listxattr(Caller c, long ino) throws IOException {
+        if (ino >= CTL_DIR) {
+            return List.of();
+        }
         synchronized (lock) {
-            List<String> names = tree.listXattrs(node(ino));
+            View v = viewOf(c);
+            List<String> names = v.tree.listXattrs(node(v, ino));
             if (c.uid() != 0) { // trusted.* is for CAP_SYS_ADMIN only (root stands in for it)
                 names = names.stream().filter(n -> !n.startsWith("trusted.")).toList();
             }
@@ -574,20 +1143,30 @@ public final class LiveFs implements FsOps {
 
     @Override
     public void removexattr(Caller c, long ino, String name) throws IOException {
-        synchronized (lock) {
-            MutableNode n = node(ino);
-            boolean acl = name.equals(PosixAcl.ACCESS) || name.equals(PosixAcl.DEFAULT);
-            if (acl && tree.getXattr(n, name).isEmpty()) {
-                return; // removing an ACL that is not there succeeds (libacl relies on it)
-            }
-            tree.removeXattr(n, name);
+        if (ino >= CTL_DIR) {
+            throw new FsException(Kind.PERMISSION, "the control file has no attributes to remove");
         }
+        withLiveDivergence(prepared -> {
+            View v = viewOf(c);
+            MutableNode n = node(v, ino);
+            boolean acl = name.equals(PosixAcl.ACCESS) || name.equals(PosixAcl.DEFAULT);
+            if (acl && v.tree.getXattr(n, name).isEmpty()) {
+                return null; // removing an ACL that is not there succeeds (libacl relies on it)
+            }
+            checkWritable(v);
+            prepareChange(v, ino, n, prepared);
+            v.tree.removeXattr(n, name);
+            return null;
+        });
     }
 
     @Override
     public void access(Caller c, long ino, int mask) throws IOException {
+        if (ino >= CTL_DIR) {
+            return;
+        }
         synchronized (lock) {
-            node(ino);
+            node(viewOf(c), ino);
         }
     }
 
@@ -597,9 +1176,12 @@ public final class LiveFs implements FsOps {
             throw new FsException(Kind.INVALID, "fallocate range");
         }
         synchronized (lock) {
-            if (!(handle(fh).node() instanceof File f)) {
+            Handle h = handle(fh);
+            if (!(h.node instanceof File f)) {
                 throw new FsException(Kind.INVALID, "fallocate of a non-file");
             }
+            checkOpen(h.view);
+            MutableTree tree = h.view.tree;
             switch (mode) {
                 case 0 -> { // allocate: the range reads as it did, the size grows to cover it
                     if (offset + length > f.size()) {
@@ -623,7 +1205,10 @@ public final class LiveFs implements FsOps {
     @Override
     public long lseek(Caller c, long ino, long fh, long offset, int whence) throws IOException {
         synchronized (lock) {
-            MutableNode n = handle(fh).node();
+            MutableNode n = handle(fh).node;
+            if (n == null) {
+                throw new FsException(Kind.INVALID, "lseek on the control file");
+            }
             long size = n.size();
             if (offset < 0 || offset >= size) {
                 throw new FsException(Kind.NO_SUCH_OFFSET, "offset past the end");
@@ -635,6 +1220,86 @@ public final class LiveFs implements FsOps {
                 default -> throw new FsException(Kind.INVALID, "lseek whence " + whence);
             };
         }
+    }
+
+    // ---- ending transactions ------------------------------------------------------------------
+
+    /**
+     * After {@code v}'s transaction committed (result {@code r}) or aborted (r null): its view
+     * closes; on commit the kernel's inodes and open handles of the transaction move to the live
+     * nodes now at their paths. The caller holds the lock; notifications are queued.
+     */
+    void closeView(View v, LiveTree.CommitResult r) throws IOException {
+        txns.remove(v.txn.id());
+        if (r != null) {
+            for (var ch : r.applied()) {
+                List<byte[]> seg = LiveTree.segments(ch);
+                if (seg.isEmpty()) {
+                    continue;
+                }
+                Optional<MutableNode> parent = findSegments(live.tree(), seg.subList(0, seg.size() - 1));
+                if (parent.isPresent()) {
+                    long dirIno = inoOf(liveView, parent.get());
+                    nameChanged(liveView, dirIno, seg.get(seg.size() - 1));
+                    notifier.invalidateEntry(dirIno, seg.get(seg.size() - 1));
+                    notifier.invalidateInode(dirIno, -1, 0);
+                }
+            }
+        }
+        for (Inode rec : inodes.values()) {
+            MutableNode t = rec.txns.remove(v);
+            if (t == null || r == null) {
+                continue;
+            }
+            MutableNode l = livePeer(v, t);
+            if (l != null && rec.live == null && l.attachedSeq() >= r.reloadSeq() && !liveView.inos.containsKey(l)
+                    && !inodes.containsKey(l.serial() + 1)) {
+                liveView.inos.put(l, rec.ino);
+                rec.live = l;
+            }
+        }
+        for (Handle h : handles.values()) {
+            if (h.view != v || h.node == null) {
+                continue;
+            }
+            MutableNode l = r == null ? null : livePeer(v, h.node);
+            if (l != null) {
+                if (h.writable()) {
+                    writers.computeIfPresent(h.node, (k, n) -> n > 1 ? n - 1 : null);
+                    writers.merge(l, 1, Integer::sum);
+                }
+                h.view = liveView;
+                h.node = l;
+            }
+        }
+        if (txns.isEmpty()) {
+            liveChangedNames.clear();
+        } else {
+            long oldest = txns.values().stream().mapToLong(x -> x.txn.baseSeq()).min().orElse(0);
+            liveChangedNames.values().removeIf(seq -> seq <= oldest);
+        }
+    }
+
+    /** The live node now at the path {@code t} has in view {@code v}, if of the same kind. */
+    private MutableNode livePeer(View v, MutableNode t) {
+        Optional<String> p = v.tree.pathOf(t);
+        MutableNode l = p.flatMap(path -> live.tree().find(path)).orElse(null);
+        return l != null && l.kind() == t.kind() ? l : null;
+    }
+
+    private static Optional<MutableNode> findSegments(MutableTree tree, List<byte[]> segments) {
+        MutableNode n = tree.root();
+        for (byte[] s : segments) {
+            if (!(n instanceof Dir d)) {
+                return Optional.empty();
+            }
+            Optional<MutableNode> next = tree.lookup(d, s);
+            if (next.isEmpty()) {
+                return Optional.empty();
+            }
+            n = next.get();
+        }
+        return Optional.of(n);
     }
 
     @Override

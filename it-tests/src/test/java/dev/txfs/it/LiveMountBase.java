@@ -113,7 +113,7 @@ abstract class LiveMountBase extends TxfsItBase {
 
     /** The pids of the daemons serving this class's mount point (normally one). */
     static List<Long> daemonPids() {
-        Result r = run(QUICK, null, List.of("pgrep", "-f", "mount --foreground " + mp + "$"));
+        Result r = run(QUICK, null, List.of("pgrep", "-f", "mount --foreground " + mp + "( |$)"));
         List<Long> pids = new ArrayList<>();
         for (String line : r.out().lines().toList()) {
             if (!line.isBlank()) {

@@ -6,6 +6,7 @@ import dev.txfs.fs.fuse.FuseMount;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.txn.LiveTree;
+import dev.txfs.txn.proc.Membership;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -39,7 +40,14 @@ final class Daemon {
     }
 
     /** Runs in the foreground; returns when the mount is gone. */
-    static void run(Path storeDir, Path mountpoint, Optional<ObjectId> snapshot, boolean rootfs, List<String> extra)
+    static void run(
+            Path storeDir,
+            Path mountpoint,
+            Optional<ObjectId> snapshot,
+            boolean rootfs,
+            List<String> extra,
+            boolean requireTxn,
+            String membershipMode)
             throws IOException, InterruptedException {
         try (LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
             // An empty store's root directory belongs to whoever mounts it first.
@@ -47,10 +55,40 @@ final class Daemon {
                     store, snapshot, Daemon::nowNs, StoreLocator.effectiveUid(), StoreLocator.effectiveGid());
             live.sync();
             FileStore device = Files.getFileStore(storeDir);
-            LiveFs fs = new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {});
             Path socket = ControlSocket.pathFor(storeDir, mountpoint);
-            try (ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, mountpoint))) {
+            Membership.Mode preferred =
+                    membershipMode.equals("parent-walk") ? Membership.Mode.PARENT_WALK : Membership.Mode.CGROUP;
+            try (Membership membership = Membership.create(
+                            preferred,
+                            socket.getFileName().toString().replace(".sock", "") + "-" + ProcessHandle.current().pid());
+                    ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, mountpoint))) {
+                if (membershipMode.equals("cgroup") && membership.mode() != Membership.Mode.CGROUP) {
+                    throw new IOException("cgroup membership asked for, but no writable cgroup v2 hierarchy");
+                }
+                LiveFs fs = new LiveFs(
+                        live, Daemon::nowNs, () -> statfs(store, device), () -> {}, membership, requireTxn);
                 FuseMount mount = FuseMount.mount(fs, mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
+                var session = mount.session();
+                fs.setNotifier(new LiveFs.Notifier() {
+                    @Override
+                    public void invalidateEntry(long parent, byte[] name) {
+                        session.invalidateEntry(parent, name);
+                    }
+
+                    @Override
+                    public void invalidateInode(long ino, long off, long len) {
+                        session.invalidateInode(ino, off, len);
+                    }
+
+                    @Override
+                    public void await() {
+                        try {
+                            session.awaitNotifications(1000);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                });
                 LOG.info("mounted " + storeDir + " at " + mountpoint + " (pid "
                         + ProcessHandle.current().pid() + ")");
                 ScheduledExecutorService syncer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -59,6 +97,7 @@ final class Daemon {
                     return t;
                 });
                 syncer.scheduleWithFixedDelay(() -> syncQuietly(live), SYNC_SECONDS, SYNC_SECONDS, TimeUnit.SECONDS);
+                syncer.scheduleWithFixedDelay(() -> reapQuietly(fs), 1, 1, TimeUnit.SECONDS);
                 Thread hook = new Thread(() -> {
                     syncQuietly(live);
                     try {
@@ -78,6 +117,15 @@ final class Daemon {
                 }
                 LOG.info("unmounted " + mountpoint);
             }
+        }
+    }
+
+    /** Aborts transactions whose shell exited without commit or abort. */
+    private static void reapQuietly(LiveFs fs) {
+        try {
+            fs.control().reap();
+        } catch (Exception e) {
+            LOG.log(Level.SEVERE, "checking for abandoned transactions failed", e);
         }
     }
 

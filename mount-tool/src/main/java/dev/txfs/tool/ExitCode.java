@@ -15,6 +15,9 @@ package dev.txfs.tool;
  * 3     not found: unknown snapshot or ref, missing directory or file
  * 4     store problem: not a store, a newer store format, store full, a missing or damaged object
  * 5     I/O error reading or writing files outside the store
+ * 6     commit conflict: the same paths changed in the transaction and outside it; the
+ *       transaction stays open, unchanged
+ * 7     not permitted: another user's transaction, or one not rooted at an ancestor
  * </pre>
  */
 enum ExitCode {
@@ -23,7 +26,9 @@ enum ExitCode {
     USAGE(2, "bad usage or invalid input"),
     NOT_FOUND(3, "not found: unknown snapshot or ref, missing directory or file"),
     STORE(4, "store problem: not a store, newer format, store full, missing or damaged object"),
-    IO(5, "I/O error on files outside the store");
+    IO(5, "I/O error on files outside the store"),
+    CONFLICT(6, "commit conflict: the transaction stays open, unchanged"),
+    DENIED(7, "not permitted: another user's transaction, or not rooted at an ancestor");
 
     final int code;
     final String meaning;

@@ -37,6 +37,18 @@ final class MountCommand extends BaseCommand {
             description = "Mount options: rootfs (allow devices and setuid, for a root filesystem), dev, suid.")
     List<String> options = new ArrayList<>();
 
+    @Option(
+            names = "--require-txn",
+            description = "Outside transactions the mount is read-only (EROFS): every change goes through txfs begin/commit.")
+    boolean requireTxn;
+
+    @Option(
+            names = "--membership",
+            paramLabel = "MODE",
+            description = "How processes are told apart by transaction: auto (default: cgroup v2 where the daemon"
+                    + " may create cgroups, else parent-walk), cgroup, parent-walk.")
+    String membership = "auto";
+
     @Override
     public Integer call() throws Exception {
         Path mp = mountpoint.toAbsolutePath().normalize();
@@ -48,6 +60,9 @@ final class MountCommand extends BaseCommand {
         }
         if (Mounts.at(mp).isPresent()) {
             throw new ToolException(ExitCode.USAGE, "a txfs is already mounted at " + mp);
+        }
+        if (!List.of("auto", "cgroup", "parent-walk").contains(membership)) {
+            throw new ToolException(ExitCode.USAGE, "unknown --membership mode: " + membership);
         }
         boolean rootfs = false;
         List<String> extra = new ArrayList<>();
@@ -66,7 +81,7 @@ final class MountCommand extends BaseCommand {
             }
         }
         if (foreground) {
-            Daemon.run(storeDir, mp, start, rootfs, extra);
+            Daemon.run(storeDir, mp, start, rootfs, extra, requireTxn, membership);
             return 0;
         }
         return spawn(storeDir, mp, start, rootfs);
@@ -102,6 +117,10 @@ final class MountCommand extends BaseCommand {
         if (rootfs) {
             cmd.addAll(List.of("-o", "rootfs"));
         }
+        if (requireTxn) {
+            cmd.add("--require-txn");
+        }
+        cmd.addAll(List.of("--membership", membership));
         cmd.add(mp.toString());
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

@@ -43,6 +43,11 @@ final class TxfsCommand {
         v.put("verify", VerifyCommand::new);
         v.put("mount", MountCommand::new);
         v.put("umount", UmountCommand::new);
+        v.put("begin", TxnCommands.Begin::new);
+        v.put("commit", TxnCommands.Commit::new);
+        v.put("abort", TxnCommands.Abort::new);
+        v.put("status", TxnCommands.Status::new);
+        v.put("txn", TxnCommands.Txn::new);
         v.put("__train", TrainCommand::new);
         return Collections.unmodifiableMap(v);
     }

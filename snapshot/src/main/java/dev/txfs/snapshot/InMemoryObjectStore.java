@@ -82,6 +82,24 @@ public final class InMemoryObjectStore implements ObjectStore, RefStore {
     }
 
     @Override
+    public synchronized boolean compareAndSetAll(java.util.List<Update> updates) {
+        for (Update u : updates) {
+            RefStore.checkName(u.name());
+            if (!Objects.equals(refs.get(u.name()), u.expected())) {
+                return false;
+            }
+        }
+        for (Update u : updates) {
+            if (u.next() == null) {
+                refs.remove(u.name());
+            } else {
+                refs.put(u.name(), u.next());
+            }
+        }
+        return true;
+    }
+
+    @Override
     public synchronized boolean compareAndSet(String name, ObjectId expected, ObjectId next) {
         RefStore.checkName(name);
         if (!Objects.equals(refs.get(name), expected)) {

@@ -312,18 +312,27 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
 
     @Override
     public boolean compareAndSet(String name, ObjectId expected, ObjectId next) {
-        RefStore.checkName(name);
+        return compareAndSetAll(java.util.List.of(new Update(name, expected, next)));
+    }
+
+    @Override
+    public boolean compareAndSetAll(java.util.List<Update> updates) {
+        updates.forEach(u -> RefStore.checkName(u.name()));
         boolean set = write(txn -> {
-            ByteBuffer k = key(name.getBytes(UTF_8));
-            ByteBuffer v = refs.get(txn, k);
-            ObjectId current = v == null ? null : ObjectId.fromBytes(copy(v), 0);
-            if (!Objects.equals(current, expected)) {
-                return false;
+            for (Update u : updates) {
+                ByteBuffer v = refs.get(txn, key(u.name().getBytes(UTF_8)));
+                ObjectId current = v == null ? null : ObjectId.fromBytes(copy(v), 0);
+                if (!Objects.equals(current, u.expected())) {
+                    return false;
+                }
             }
-            if (next == null) {
-                refs.delete(txn, k);
-            } else {
-                refs.put(txn, k, direct(next.toBytes()));
+            for (Update u : updates) {
+                ByteBuffer k = key(u.name().getBytes(UTF_8));
+                if (u.next() == null) {
+                    refs.delete(txn, k);
+                } else {
+                    refs.put(txn, k, direct(u.next().toBytes()));
+                }
             }
             return true;
         });

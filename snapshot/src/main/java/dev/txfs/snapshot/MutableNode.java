@@ -25,6 +25,14 @@ public abstract sealed class MutableNode permits MutableNode.Dir, MutableNode.Fi
     /** Non-null while the node has two or more names. */
     MutableTree.LinkGroup group;
 
+    /**
+     * When (a value of the tree's sequence counter) this node's own entry last changed: content,
+     * metadata, link count, or for a directory its names. 0: never since it was loaded.
+     */
+    long changedSeq;
+    /** When this node last got a name (created, moved, linked, loaded by a reload); 0: never. */
+    long attachedSeq;
+
     MutableNode(MutableTree tree, TreeEntry e) {
         this.tree = tree;
         this.serial = tree.nextSerial();
@@ -70,6 +78,21 @@ public abstract sealed class MutableNode permits MutableNode.Dir, MutableNode.Fi
         return ctimeNs;
     }
 
+    /** See {@link #changedSeq}: the sequence number of this node's last change, 0 if none. */
+    public long changedSeq() {
+        return changedSeq;
+    }
+
+    /** The sequence number of the last time this node got a name, 0 if loaded as stored. */
+    public long attachedSeq() {
+        return attachedSeq;
+    }
+
+    /** Unchanged and where it was since the tree loaded it. */
+    public boolean pristine() {
+        return changedSeq == 0 && attachedSeq == 0;
+    }
+
     public Map<String, byte[]> xattrs() {
         return java.util.Collections.unmodifiableMap(xattrs);
     }
@@ -101,6 +124,8 @@ public abstract sealed class MutableNode permits MutableNode.Dir, MutableNode.Fi
         long entries;
         long subdirs;
         boolean listed;
+        /** When {@link #base} was last replaced by {@link MutableTree#reload}; nodes loaded from it are that new. */
+        long baseSeq;
 
         Dir(MutableTree tree, TreeEntry e) {
             super(tree, e);

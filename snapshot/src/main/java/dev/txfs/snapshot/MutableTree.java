@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.LongSupplier;
 
@@ -92,15 +93,30 @@ public final class MutableTree {
     private final Dir root;
     private TreeRef linksBase;
     private boolean linksLoaded;
+    /** When the link table was last replaced by {@link #reload}. */
+    private long linksSeq;
+
     private final Map<String, LinkGroup> groupsByFlushedKey = new HashMap<>();
     private final Set<LinkGroup> groups = new LinkedHashSet<>();
     private final Set<LinkGroup> dirtyGroups = new LinkedHashSet<>();
     private final Set<String> removedKeys = new TreeSet<>();
     private final Set<File> dirtyFiles = new LinkedHashSet<>();
-    private long serials;
+    private final java.util.concurrent.atomic.AtomicLong serials;
 
     /** Opens the tree of {@code rootId}; {@code clockNs} gives "now" in ns since the epoch. */
     public MutableTree(ObjectStore store, ObjectId rootId, LongSupplier clockNs) {
+        this(store, rootId, clockNs, new java.util.concurrent.atomic.AtomicLong());
+    }
+
+    /**
+     * Like {@link #MutableTree(ObjectStore, ObjectId, LongSupplier)}, drawing node serials and change
+     * sequence numbers from {@code counter}: trees sharing one counter never give two nodes the same
+     * serial, and their sequence numbers order all their changes in one timeline (the FUSE layer uses
+     * both to tell versions of a node apart across the live tree and transactions).
+     */
+    public MutableTree(
+            ObjectStore store, ObjectId rootId, LongSupplier clockNs, java.util.concurrent.atomic.AtomicLong counter) {
+        this.serials = counter;
         this.store = store;
         this.out = store.newWriter();
         this.clock = clockNs;
@@ -123,7 +139,12 @@ public final class MutableTree {
     }
 
     long nextSerial() {
-        return ++serials;
+        return serials.incrementAndGet();
+    }
+
+    /** A new sequence number: later than every change made so far in trees sharing the counter. */
+    public long nextSeq() {
+        return serials.incrementAndGet();
     }
 
     public Dir root() {
@@ -189,6 +210,10 @@ public final class MutableTree {
         }
         n.parent = parent;
         n.name = e.name();
+        n.attachedSeq = parent.baseSeq;
+        if (n instanceof Dir d) {
+            d.baseSeq = parent.baseSeq; // what is loaded from it is as new as it
+        }
         return n;
     }
 
@@ -208,6 +233,7 @@ public final class MutableTree {
                 return;
             }
             MutableNode node = rec.kind() == EntryKind.FILE ? new File(this, rec) : new Special(this, rec);
+            node.attachedSeq = linksSeq;
             LinkGroup g = new LinkGroup(node);
             rec.linkPaths().forEach(p -> g.paths.add(new String(p, ISO_8859_1)));
             g.flushedKey = new String(rec.nameRef(), ISO_8859_1);
@@ -263,6 +289,36 @@ public final class MutableTree {
                 p == null ? null : new String(p.getBytes(ISO_8859_1), java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    /** Every name of the node: its directory and name there (several for a hard-linked node). */
+    public List<Map.Entry<Dir, byte[]>> namesOf(MutableNode n) throws FileSystemException {
+        List<Map.Entry<Dir, byte[]>> out = new ArrayList<>();
+        if (n.group != null) {
+            for (String p : n.group.paths) {
+                int slash = p.lastIndexOf('/');
+                out.add(Map.entry(getDirRaw(p.substring(0, slash)), p.substring(slash + 1).getBytes(ISO_8859_1)));
+            }
+        } else if (n.parent != null) {
+            out.add(Map.entry(n.parent, n.name.clone()));
+        }
+        return out;
+    }
+
+    /**
+     * Whether the node has a name and neither it nor any directory above it got its name after
+     * sequence number {@code seq}: then its path now is the path it had at {@code seq}.
+     */
+    public boolean placedBy(MutableNode n, long seq) {
+        if (n.group != null) {
+            return false;
+        }
+        for (MutableNode x = n; x != root; x = x.parent) {
+            if (x == null || x.attachedSeq > seq) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The path as an ISO-8859-1 string ("" for the root), null if detached. */
     private String rawPath(MutableNode n) {
         if (n == root) {
@@ -303,6 +359,7 @@ public final class MutableTree {
 
     /** The node's own entry (metadata or content) changed. */
     private void touch(MutableNode n) {
+        n.changedSeq = nextSeq();
         if (n.group != null) {
             dirtyGroups.add(n.group);
         } else if (n.parent != null) {
@@ -347,6 +404,7 @@ public final class MutableTree {
         node.ctimeNs = t;
         node.parent = dir;
         node.name = name.clone();
+        node.attachedSeq = nextSeq();
         dir.children.put(node.name, node);
         dir.entries++;
         if (node instanceof Dir) {
@@ -520,6 +578,8 @@ public final class MutableTree {
         markChanged(dir, name.clone());
         long t = now();
         target.ctimeNs = t;
+        target.changedSeq = nextSeq();
+        target.attachedSeq = target.changedSeq;
         touchDir(dir, t);
     }
 
@@ -616,6 +676,7 @@ public final class MutableTree {
 
     private void attachMoved(Dir dir, byte[] name, MutableNode n, String oldPath) {
         String newPath = childPath(dir, name);
+        n.attachedSeq = nextSeq();
         dir.children.put(name.clone(), n);
         dir.entries++;
         if (n instanceof Dir) {
@@ -790,6 +851,128 @@ public final class MutableTree {
     private void spill(File f) {
         dirtyBytes -= f.data.dirtyBytes();
         f.data.flush(out);
+    }
+
+    // ---- reload ----------------------------------------------------------------------------
+
+    /**
+     * Moves this tree, which must have no unflushed change, to the tree {@code newRootId}, keeping
+     * every loaded node whose entry is the same there: the live tree takes a merged commit this way,
+     * and the directories and files nobody changed stay the same node objects (the same inodes, the
+     * same open handles). {@code changed} must name every path (as name segments) whose entry differs
+     * between the current state and the new tree, directories whose contents differ included; cost
+     * O(changed × depth). A replaced or removed node loses its name (open handles keep it, as after
+     * a rename over it). A node loaded from the new tree has an {@link MutableNode#attachedSeq} of
+     * this reload.
+     */
+    public void reload(ObjectId newRootId, java.util.Collection<List<byte[]>> changed) throws FileSystemException {
+        if (!root.changed.isEmpty() || !dirtyGroups.isEmpty() || !removedKeys.isEmpty()) {
+            throw new IllegalStateException("reload of a tree with unflushed changes");
+        }
+        Root r = Root.decode(store.get(newRootId));
+        long seq = nextSeq();
+        ObjectId oldLinks = linksBase == null ? null : linksBase.id();
+        ObjectId newLinks = r.links() == null ? null : r.links().id();
+        if (!java.util.Objects.equals(oldLinks, newLinks)) {
+            dropLinkGroups();
+            linksBase = r.links();
+            linksSeq = seq;
+        }
+        PathTrie trie = new PathTrie();
+        for (List<byte[]> p : changed) {
+            PathTrie t = trie;
+            for (byte[] name : p) {
+                t = t.children.computeIfAbsent(name, k -> new PathTrie());
+            }
+        }
+        reloadDir(root, r.dir(), trie, seq);
+    }
+
+    private static final class PathTrie {
+        final TreeMap<byte[], PathTrie> children = new TreeMap<>(Directories.NAME_ORDER);
+    }
+
+    private void reloadDir(Dir d, TreeEntry e, PathTrie t, long seq) {
+        d.mode = e.mode();
+        d.uid = e.uid();
+        d.gid = e.gid();
+        d.mtimeNs = e.mtimeNs();
+        d.ctimeNs = e.ctimeNs();
+        d.xattrs = new TreeMap<>(e.xattrs());
+        TreeRef ref = new TreeRef(e.tree(), e.dirEntries(), e.dirSubdirs());
+        if (ref.equals(d.base) && t.children.isEmpty()) {
+            return;
+        }
+        d.base = ref;
+        d.entries = ref.entries();
+        d.subdirs = ref.subdirs();
+        d.baseSeq = seq;
+        d.changedSeq = seq;
+        for (Map.Entry<byte[], PathTrie> c : t.children.entrySet()) {
+            byte[] name = c.getKey();
+            boolean loaded = d.children.containsKey(name);
+            if (!loaded && !d.listed) {
+                continue; // loaded from the new base when first asked for
+            }
+            Optional<TreeEntry> ne = Directories.find(store, d.base.id(), name);
+            MutableNode old = d.children.get(name);
+            if (ne.isEmpty()) {
+                d.children.remove(name);
+                loseName(old);
+            } else if (old instanceof Dir od && old.group == null && ne.get().kind() == EntryKind.DIRECTORY) {
+                reloadDir(od, ne.get(), c.getValue(), seq);
+            } else {
+                MutableNode n = materialize(d, ne.get());
+                n.attachedSeq = seq;
+                d.children.put(n.group == null ? n.name : name.clone(), n);
+                if (old != n) {
+                    loseName(old);
+                }
+            }
+        }
+    }
+
+    private static void loseName(MutableNode n) {
+        if (n != null && n.group == null) {
+            n.parent = null;
+        }
+    }
+
+    /** Forgets every loaded link group: its names are unloaded, its node keeps no name. */
+    private void dropLinkGroups() throws FileSystemException {
+        for (LinkGroup g : groups) {
+            for (String p : g.paths) {
+                int slash = p.lastIndexOf('/');
+                Optional<Dir> parent = loadedDir(p.substring(0, slash));
+                if (parent.isPresent()) {
+                    parent.get().children.remove(p.substring(slash + 1).getBytes(ISO_8859_1));
+                    parent.get().listed = false;
+                }
+            }
+            g.node.group = null;
+            g.node.parent = null;
+        }
+        groups.clear();
+        groupsByFlushedKey.clear();
+        linksLoaded = false;
+    }
+
+    /** The directory at a raw path if it and all its ancestors are loaded. */
+    private Optional<Dir> loadedDir(String rawPath) {
+        MutableNode n = root;
+        for (String part : rawPath.split("/")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            if (!(n instanceof Dir d)) {
+                return Optional.empty();
+            }
+            n = d.children.get(part.getBytes(ISO_8859_1));
+            if (n == null) {
+                return Optional.empty();
+            }
+        }
+        return n instanceof Dir d ? Optional.of(d) : Optional.empty();
     }
 
     // ---- flush -----------------------------------------------------------------------------

@@ -19,6 +19,16 @@ public interface RefStore {
      */
     boolean compareAndSet(String name, ObjectId expected, ObjectId next);
 
+    /** One move of {@link #compareAndSetAll}: {@code name} from {@code expected} to {@code next}. */
+    record Update(String name, ObjectId expected, ObjectId next) {}
+
+    /**
+     * Applies every update or none, atomically and durably: all refs must currently hold their
+     * {@code expected} value, else nothing changes and the result is false. A commit moves {@code
+     * HEAD} and the live tree's ref together this way, so a crash never leaves one without the other.
+     */
+    boolean compareAndSetAll(java.util.List<Update> updates);
+
     /** Refs whose name starts with {@code prefix}, by name. */
     SortedMap<String, ObjectId> list(String prefix);
 

@@ -1,13 +1,18 @@
 package dev.txfs.txn;
 
+import dev.txfs.journal.Change;
+import dev.txfs.journal.Merge;
 import dev.txfs.snapshot.MutableTree;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
+import dev.txfs.snapshot.ObjectWriter;
+import dev.txfs.snapshot.RefStore;
 import dev.txfs.snapshot.Snapshot;
 import dev.txfs.snapshot.Snapshots;
 import java.nio.file.FileSystemException;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -20,7 +25,13 @@ import java.util.function.LongSupplier;
  * un-fsynced writes is lost and nothing fsync'ed is. {@value #REF} is not history: each of its
  * snapshots has no parent. {@link #snapshot} records history under {@code HEAD}.
  *
- * <p>Locking: every access to {@link #tree()} holds {@link #lock()}.
+ * <p>Transactions ({@link #begin}) are private trees over the live state at their start; {@link
+ * #commit} merges one three ways into the live tree, records it as a snapshot under {@code HEAD} and
+ * moves {@code HEAD} and {@value #REF} together in one durable store transaction: after a crash
+ * the store has both or neither. All trees share one counter for node serials and change sequence
+ * numbers (see {@link MutableTree#nextSeq()}).
+ *
+ * <p>Locking: every access to {@link #tree()} or a transaction's tree holds {@link #lock()}.
  */
 public final class LiveTree {
     /** The ref holding the live tree's last synced state. */
@@ -30,12 +41,13 @@ public final class LiveTree {
     private final MutableTree tree;
     private final LongSupplier clock;
     private final Object lock = new Object();
+    private final AtomicLong counter = new AtomicLong();
     private ObjectId lastRoot;
 
     private LiveTree(ObjectStore store, ObjectId root, LongSupplier clock) {
         this.store = store;
         this.clock = clock;
-        this.tree = new MutableTree(store, root, clock);
+        this.tree = new MutableTree(store, root, clock, counter);
         this.lastRoot = root;
     }
 
@@ -88,6 +100,112 @@ public final class LiveTree {
                 lastRoot = root;
             }
             return root;
+        }
+    }
+
+    /**
+     * Starts a transaction over the live state as it is now (synced first, so its base is durable and
+     * named by a snapshot).
+     */
+    public Transaction begin(String id, long uid, long rootPid, String rootCommand, String message)
+            throws FileSystemException {
+        synchronized (lock) {
+            ObjectId root = sync();
+            ObjectId baseSnapshot = store.refs().find(REF).orElseThrow();
+            long seq = tree.nextSeq();
+            return new Transaction(
+                    id,
+                    new MutableTree(store, root, clock, counter),
+                    root,
+                    baseSnapshot,
+                    seq,
+                    clock.getAsLong(),
+                    uid,
+                    rootPid,
+                    rootCommand,
+                    message);
+        }
+    }
+
+    /**
+     * What a commit did: the snapshot recorded (null when the transaction changed nothing, or on
+     * conflict), the paths in conflict (the commit then changed nothing), and the changes it made to
+     * the live tree.
+     */
+    public record CommitResult(ObjectId snapshot, List<String> conflicts, List<Change> applied, long reloadSeq) {
+        public boolean conflicted() {
+            return !conflicts.isEmpty();
+        }
+    }
+
+    /**
+     * Merges {@code t} into the live tree (three ways: its base, its tree, the live tree now) and
+     * records the result under {@code HEAD}, durably, before returning. On conflict nothing changes
+     * and the transaction stays open; on success it is {@link Transaction.State#COMMITTED}. A
+     * transaction that changed nothing commits without recording a snapshot.
+     */
+    public CommitResult commit(Transaction t, String author, String message) throws FileSystemException {
+        synchronized (lock) {
+            if (t.state() != Transaction.State.OPEN) {
+                throw new IllegalStateException(t + " is " + t.state().name().toLowerCase());
+            }
+            ObjectId ours = t.tree().flush();
+            if (ours.equals(t.baseRoot())) {
+                t.setState(Transaction.State.COMMITTED);
+                return new CommitResult(null, List.of(), List.of(), 0);
+            }
+            ObjectId theirs = tree.flush();
+            try (ObjectWriter w = store.newWriter()) {
+                Merge.Result m = Merge.threeWay(store, w, t.baseRoot(), ours, theirs);
+                if (m.root() == null) {
+                    w.flush();
+                    return new CommitResult(null, m.conflicts(), List.of(), 0);
+                }
+                ObjectId snap;
+                while (true) {
+                    Optional<ObjectId> head = store.refs().find(Snapshots.HEAD);
+                    Optional<ObjectId> live = store.refs().find(REF);
+                    snap = w.put(new Snapshot(
+                                    m.root(), head.map(List::of).orElse(List.of()), clock.getAsLong(), author, message)
+                            .encode());
+                    w.flush();
+                    if (store.refs()
+                            .compareAndSetAll(List.of(
+                                    new RefStore.Update(Snapshots.HEAD, head.orElse(null), snap),
+                                    new RefStore.Update(REF, live.orElse(null), snap)))) {
+                        break;
+                    }
+                }
+                long seq = tree.nextSeq();
+                tree.reload(
+                        m.root(), m.applied().stream().map(LiveTree::segments).toList());
+                lastRoot = m.root();
+                t.setState(Transaction.State.COMMITTED);
+                return new CommitResult(snap, List.of(), m.applied(), seq);
+            }
+        }
+    }
+
+    /**
+     * A change's path as name segments. Paths are UTF-8 for display: a name that is not valid UTF-8
+     * does not come back byte for byte (see docs/ARCHITECTURE.md, limits).
+     */
+    public static List<byte[]> segments(Change c) {
+        List<byte[]> out = new java.util.ArrayList<>();
+        for (String part : c.path().split("/")) {
+            if (!part.isEmpty()) {
+                out.add(part.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+
+    /** Drops a transaction: the live tree and history stay as if it never existed. */
+    public void abort(Transaction t) {
+        synchronized (lock) {
+            if (t.state() == Transaction.State.OPEN) {
+                t.setState(Transaction.State.ABORTED);
+            }
         }
     }
 

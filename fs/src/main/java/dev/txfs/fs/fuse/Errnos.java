@@ -23,6 +23,7 @@ final class Errnos {
     static final int EFBIG = 27;
     static final int ENOSPC = 28;
     static final int EROFS = 30;
+    static final int ESTALE = 116;
     static final int ERANGE = 34;
     static final int ENAMETOOLONG = 36;
     static final int ENOSYS = 38;
@@ -68,6 +69,8 @@ final class Errnos {
                 case INVALID -> EINVAL;
                 case ACCESS -> EACCES;
                 case NO_SUCH_OFFSET -> ENXIO;
+                case STALE -> ESTALE;
+                case PERMISSION -> EPERM;
             };
         }
         return 0;

@@ -94,7 +94,8 @@ public final class FuseSession {
     private final int sessionFd;
     private final int threads;
     private final CountDownLatch ended;
-    private final BlockingQueue<byte[]> notifications = new LinkedBlockingQueue<>();
+    /** byte[] notifications, and CountDownLatch markers that {@link #awaitNotifications} waits on. */
+    private final BlockingQueue<Object> notifications = new LinkedBlockingQueue<>();
     private volatile boolean stopping;
     private volatile int minor = 38;
 
@@ -154,11 +155,26 @@ public final class FuseSession {
         notifications.add(b.array());
     }
 
+    /**
+     * Waits until every notification queued so far has been written (the kernel has applied it),
+     * at most {@code millis}; false on timeout. Never call it holding a lock a request handler needs.
+     */
+    public boolean awaitNotifications(long millis) throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(1);
+        notifications.add(done);
+        return done.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     private void notifyLoop() {
         ByteBuffer out = ByteBuffer.allocateDirect(64 * 1024);
         while (!stopping) {
             try {
-                byte[] n = notifications.take();
+                Object item = notifications.take();
+                if (item instanceof CountDownLatch done) {
+                    done.countDown();
+                    continue;
+                }
+                byte[] n = (byte[]) item;
                 out.clear();
                 out.put(n);
                 int r = FuseDevice.write(sessionFd, out, n.length);
@@ -534,7 +550,7 @@ public final class FuseSession {
     }
 
     private void putAttrOut(ByteBuffer out, Attr a) {
-        long v = ops.attrValidNs();
+        long v = ops.attrValidNs(a.ino());
         out.putLong(v / 1_000_000_000L).putInt((int) (v % 1_000_000_000L)).putInt(0);
         putAttr(out, a);
     }

@@ -1,0 +1,500 @@
+package dev.txfs.fs;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import dev.txfs.fs.FsException.Kind;
+import dev.txfs.fs.FsOps.Attr;
+import dev.txfs.fs.FsOps.Caller;
+import dev.txfs.fs.FsOps.DirEntry;
+import dev.txfs.fs.FsOps.Entry;
+import dev.txfs.journal.Change;
+import dev.txfs.journal.Diff;
+import dev.txfs.snapshot.MutableNode;
+import dev.txfs.snapshot.ObjectId;
+import dev.txfs.txn.LiveTree;
+import dev.txfs.txn.Transaction;
+import dev.txfs.txn.proc.Membership;
+import dev.txfs.txn.proc.ProcInfo;
+import dev.txfs.txn.proc.ProcessRef;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.LongSupplier;
+import java.util.logging.Logger;
+
+/**
+ * The transaction control channel: the file {@code /.txfs/ctl} inside the mount. A client opens it,
+ * writes one request line and reads the reply from offset 0. The kernel tells who wrote it (uid and
+ * thread id in the FUSE request header), so every request is authenticated without a socket or a
+ * secret: a process acts only on the transaction it is in, only if that transaction's root process
+ * is itself or one of its ancestors, and only as the transaction's user (or root).
+ *
+ * <p>Requests (fields separated by tabs, free text percent-encoded, one line, at most 64 KiB):
+ * <pre>
+ *   begin   ROOTPID MESSAGE     ROOTPID 0 means the writer's parent process
+ *   commit  MESSAGE
+ *   abort
+ *   status  text|json
+ *   list    text|json
+ * </pre>
+ * A request that does not parse fails the write with EINVAL and changes nothing. A parsed request's
+ * reply is {@code ok\n<payload>} or {@code error <exit code>\n<message>}; exit codes are those of
+ * the txfs command (3 not found, 6 conflict, 7 not permitted, 1 other failures).
+ *
+ * <p>Nesting: a {@code begin} from inside a transaction fails (exit code 1) with a message saying
+ * so: nested transactions are not supported.
+ */
+public final class TxnControl {
+    private static final Logger LOG = Logger.getLogger(TxnControl.class.getName());
+    static final int MAX_REQUEST = 64 * 1024;
+    static final int EXIT_FAILED = 1, EXIT_NOT_FOUND = 3, EXIT_CONFLICT = 6, EXIT_DENIED = 7;
+
+    private final LiveFs fs;
+    private final LiveTree live;
+    private final Membership membership;
+    private final LongSupplier clock;
+    private final SecureRandom random = new SecureRandom();
+
+    TxnControl(LiveFs fs, LiveTree live, Membership membership, LongSupplier clock) {
+        this.fs = fs;
+        this.live = live;
+        this.membership = membership;
+        this.clock = clock;
+    }
+
+    /** One open handle of the control file: the request written so far and the reply. */
+    static final class Exchange {
+        private final java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+        private byte[] reply = new byte[0];
+
+        int read(long offset, ByteBuffer dst) {
+            if (offset >= reply.length) {
+                return 0;
+            }
+            int n = (int) Math.min(dst.remaining(), reply.length - offset);
+            dst.put(reply, (int) offset, n);
+            return n;
+        }
+    }
+
+    private static final class Failure extends Exception {
+        final int exit;
+
+        Failure(int exit, String message) {
+            super(message, null, false, false);
+            this.exit = exit;
+        }
+    }
+
+    Attr dirAttr() {
+        return new Attr(LiveFs.CTL_DIR, 0, 0, 0, 0, 0, 040555, 2, 0, 0, 0);
+    }
+
+    Attr fileAttr() {
+        return new Attr(LiveFs.CTL, 0, 0, 0, 0, 0, 0100666, 1, 0, 0, 0);
+    }
+
+    Entry lookup(byte[] name) throws IOException {
+        if (new String(name, UTF_8).equals("ctl")) {
+            return new Entry(LiveFs.CTL, 0, fileAttr(), LiveFs.VALID_NS, LiveFs.VALID_NS);
+        }
+        throw new java.nio.file.NoSuchFileException(new String(name, UTF_8));
+    }
+
+    List<DirEntry> listing() {
+        return List.of(
+                new DirEntry(".".getBytes(UTF_8), LiveFs.CTL_DIR, 040555, 1, null),
+                new DirEntry("..".getBytes(UTF_8), FsOps.ROOT, 040755, 2, null),
+                new DirEntry("ctl".getBytes(UTF_8), LiveFs.CTL, 0100666, 3, null));
+    }
+
+    /** A write to the control file: collects the request; a complete line is run and its reply kept. */
+    int write(Exchange ex, Caller c, ByteBuffer src) throws IOException {
+        int len = src.remaining();
+        byte[] b = new byte[len];
+        src.get(b);
+        synchronized (ex) {
+            if (ex.request.size() + len > MAX_REQUEST) {
+                ex.request.reset();
+                throw new FsException(Kind.INVALID, "control request longer than 64 KiB");
+            }
+            ex.request.write(b, 0, len);
+            byte[] all = ex.request.toByteArray();
+            if (all.length == 0 || all[all.length - 1] != '\n') {
+                return len; // more to come
+            }
+            ex.request.reset();
+            String line;
+            try {
+                line = UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(all, 0, all.length - 1))
+                        .toString();
+            } catch (CharacterCodingException e) {
+                throw new FsException(Kind.INVALID, "control request is not UTF-8");
+            }
+            String[] f = line.split("\t", -1);
+            Request r = parse(f);
+            String reply;
+            try {
+                reply = "ok\n" + run(r, c);
+            } catch (Failure e) {
+                reply = "error " + e.exit + "\n" + e.getMessage();
+            } catch (RuntimeException e) {
+                LOG.log(java.util.logging.Level.WARNING, "control request " + f[0] + " failed", e);
+                reply = "error " + EXIT_FAILED + "\n" + f[0] + " failed: " + e;
+            }
+            ex.reply = (reply.endsWith("\n") ? reply : reply + "\n").getBytes(UTF_8);
+            return len;
+        }
+    }
+
+    private record Request(String verb, long pid, String text, boolean json) {}
+
+    private static Request parse(String[] f) throws FsException {
+        try {
+            return switch (f[0]) {
+                case "begin" -> {
+                    if (f.length != 3) {
+                        throw new IllegalArgumentException();
+                    }
+                    long pid = Long.parseLong(f[1]);
+                    if (pid < 0 || pid > Integer.MAX_VALUE) {
+                        throw new IllegalArgumentException();
+                    }
+                    yield new Request("begin", pid, URLDecoder.decode(f[2], UTF_8), false);
+                }
+                case "commit" -> {
+                    if (f.length != 2) {
+                        throw new IllegalArgumentException();
+                    }
+                    yield new Request("commit", 0, URLDecoder.decode(f[1], UTF_8), false);
+                }
+                case "abort" -> {
+                    if (f.length != 1) {
+                        throw new IllegalArgumentException();
+                    }
+                    yield new Request("abort", 0, "", false);
+                }
+                case "status", "list" -> {
+                    if (f.length != 2 || !(f[1].equals("json") || f[1].equals("text"))) {
+                        throw new IllegalArgumentException();
+                    }
+                    yield new Request(f[0], 0, "", f[1].equals("json"));
+                }
+                default -> throw new IllegalArgumentException();
+            };
+        } catch (IllegalArgumentException e) {
+            throw new FsException(Kind.INVALID, "malformed control request");
+        }
+    }
+
+    private String run(Request r, Caller c) throws Failure, IOException {
+        if (membership == null) {
+            throw new Failure(EXIT_FAILED, "this mount does not take transactions");
+        }
+        return switch (r.verb()) {
+            case "begin" -> begin(c, r.pid(), r.text());
+            case "commit" -> commit(c, r.text());
+            case "abort" -> abort(c);
+            case "status" -> status(c, r.json());
+            case "list" -> list(c, r.json());
+            default -> throw new IllegalStateException(r.verb());
+        };
+    }
+
+    private String begin(Caller c, long rootPid, String message) throws Failure, IOException {
+        long client = ProcInfo.tgid(c.pid());
+        long root = rootPid;
+        if (root == 0) {
+            root = ProcInfo.stat(client).map(ProcInfo.Stat::ppid).orElse(0L);
+        } else if (!ProcInfo.isAncestor(root, client)) {
+            throw new Failure(EXIT_DENIED, "process " + root + " is not the caller or one of its ancestors");
+        }
+        if (root <= 1) {
+            throw new Failure(EXIT_FAILED, "cannot make pid " + root + " the root of a transaction");
+        }
+        synchronized (fs.lock()) {
+            Optional<LiveFs.View> in = current(c);
+            if (in.isPresent()) {
+                throw new Failure(
+                        EXIT_FAILED,
+                        "already in " + in.get().txn + " (root pid " + in.get().txn.rootPid()
+                                + "): nested transactions are not supported; commit or abort it first");
+            }
+            for (LiveFs.View v : fs.openViews().values()) {
+                if (v.txn.rootPid() == root) {
+                    throw new Failure(EXIT_FAILED, "process " + root + " is already the root of " + v.txn);
+                }
+            }
+        }
+        ProcessRef ref =
+                ProcessRef.of(root).orElseThrow(() -> new Failure(EXIT_NOT_FOUND, "process " + rootPid + " is gone"));
+        String id = newId();
+        Transaction t;
+        synchronized (fs.lock()) {
+            t = live.begin(id, c.uid(), root, ProcInfo.cmdline(root), message);
+            fs.addView(t);
+        }
+        try {
+            membership.add(id, ref);
+        } catch (IOException e) {
+            synchronized (fs.lock()) {
+                live.abort(t);
+                fs.closeView(fs.openViews().get(id), null);
+            }
+            throw new Failure(EXIT_FAILED, "cannot start a transaction: " + e.getMessage());
+        }
+        return id + "\t" + membership.mode().name().toLowerCase().replace('_', '-') + "\n";
+    }
+
+    private String newId() {
+        byte[] b = new byte[6];
+        random.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    /** The open transaction the caller is in, if any. The caller holds the lock. */
+    private Optional<LiveFs.View> current(Caller c) {
+        LiveFs.View v = fs.viewOf(c);
+        return v.isLive() ? Optional.empty() : Optional.of(v);
+    }
+
+    /** The caller's transaction, checked: the caller descends from its root and is its user or root. */
+    private LiveFs.View own(Caller c) throws Failure {
+        LiveFs.View v = current(c).orElseThrow(() -> new Failure(EXIT_NOT_FOUND, "not in a transaction"));
+        checkUser(c, v.txn);
+        long client = ProcInfo.tgid(c.pid());
+        if (!ProcInfo.isAncestor(v.txn.rootPid(), client)) {
+            throw new Failure(
+                    EXIT_DENIED,
+                    "this process does not descend from " + v.txn + "'s root (pid " + v.txn.rootPid() + ")");
+        }
+        return v;
+    }
+
+    private static void checkUser(Caller c, Transaction t) throws Failure {
+        if (c.uid() != 0 && c.uid() != t.uid()) {
+            throw new Failure(EXIT_DENIED, t + " belongs to uid " + t.uid());
+        }
+    }
+
+    private String commit(Caller c, String message) throws Failure, IOException {
+        LiveFs.View v;
+        LiveTree.CommitResult r;
+        synchronized (fs.lock()) {
+            v = own(c);
+            String msg = !message.isEmpty() ? message : !v.txn.message().isEmpty() ? v.txn.message() : "txfs commit";
+            r = live.commit(v.txn, userName(v.txn.uid()), msg);
+            if (r.conflicted()) {
+                throw new Failure(
+                        EXIT_CONFLICT,
+                        "conflict: changed both in " + v.txn + " and outside since it began:\n"
+                                + String.join("\n", r.conflicts()));
+            }
+            fs.closeView(v, r);
+        }
+        membership.remove(v.txn.id());
+        ObjectId snap = r.snapshot() != null ? r.snapshot() : live.store().refs().find(LiveTree.REF).orElseThrow();
+        return snap.toHex() + "\t" + (r.snapshot() != null ? r.applied().size() : 0) + "\n";
+    }
+
+    private String abort(Caller c) throws Failure, IOException {
+        LiveFs.View v;
+        synchronized (fs.lock()) {
+            v = own(c);
+            live.abort(v.txn);
+            fs.closeView(v, null);
+        }
+        membership.remove(v.txn.id());
+        return v.txn.id() + "\n";
+    }
+
+    /** Aborts open transactions none of whose processes is left (the shell exited without commit). */
+    public List<String> reap() throws IOException {
+        if (membership == null) {
+            return List.of();
+        }
+        List<LiveFs.View> candidates;
+        synchronized (fs.lock()) {
+            candidates = new ArrayList<>(fs.openViews().values());
+        }
+        List<String> aborted = new ArrayList<>();
+        for (LiveFs.View v : candidates) {
+            if (membership.hasMembers(v.txn.id())) {
+                continue;
+            }
+            synchronized (fs.lock()) {
+                if (v.txn.state() != Transaction.State.OPEN) {
+                    continue;
+                }
+                live.abort(v.txn);
+                fs.closeView(v, null);
+            }
+            membership.remove(v.txn.id());
+            LOG.info(v.txn + " aborted: no process of it is left (root pid " + v.txn.rootPid() + ")");
+            aborted.add(v.txn.id());
+        }
+        return aborted;
+    }
+
+    private record Summary(List<Change> changes, long bytes) {}
+
+    /** The transaction's changes against its base (flushes its tree: objects only, no ref moves). */
+    private Summary summary(LiveFs.View v) throws IOException {
+        ObjectId root = v.tree.flush();
+        List<Change> changes = Diff.between(live.store(), v.txn.baseRoot(), root);
+        long bytes = 0;
+        for (Change ch : changes) {
+            if (ch.after() == dev.txfs.snapshot.EntryKind.FILE) {
+                bytes += v.tree.find(ch.path()).map(MutableNode::size).orElse(0L);
+            }
+        }
+        return new Summary(changes, bytes);
+    }
+
+    private String status(Caller c, boolean json) throws Failure, IOException {
+        synchronized (fs.lock()) {
+            Optional<LiveFs.View> cur = current(c);
+            String mode = membership.mode().name().toLowerCase().replace('_', '-');
+            if (cur.isEmpty()) {
+                return json
+                        ? "{\"context\":\"live\",\"membership\":\"" + mode + "\",\"open_transactions\":"
+                                + fs.openViews().size() + "}\n"
+                        : "context: live tree\nmembership: " + mode + "\nopen transactions: "
+                                + fs.openViews().size() + "\n";
+            }
+            Transaction t = cur.get().txn;
+            checkUser(c, t);
+            Summary s = summary(cur.get());
+            long ageS = (clock.getAsLong() - t.startedNs()) / 1_000_000_000L;
+            StringBuilder b = new StringBuilder();
+            if (json) {
+                b.append("{\"context\":\"transaction\",\"id\":\"").append(t.id()).append('"');
+                b.append(",\"membership\":\"").append(mode).append('"');
+                b.append(",\"base\":\"").append(t.baseSnapshot().toHex()).append('"');
+                b.append(",\"root_pid\":").append(t.rootPid());
+                b.append(",\"user\":").append(quote(userName(t.uid())));
+                b.append(",\"age_seconds\":").append(ageS);
+                b.append(",\"message\":").append(quote(t.message()));
+                b.append(",\"bytes\":").append(s.bytes());
+                b.append(",\"changes\":[");
+                for (int i = 0; i < s.changes().size(); i++) {
+                    Change ch = s.changes().get(i);
+                    b.append(i == 0 ? "" : ",")
+                            .append("{\"path\":")
+                            .append(quote(ch.path()))
+                            .append(",\"change\":\"")
+                            .append(ch.kind().name().toLowerCase())
+                            .append("\"}");
+                }
+                b.append("]}\n");
+            } else {
+                b.append("context: ").append(t).append('\n');
+                b.append("membership: ").append(mode).append('\n');
+                b.append("base: ").append(t.baseSnapshot().toHex()).append('\n');
+                b.append("root: pid ").append(t.rootPid()).append(" (").append(t.rootCommand()).append(")\n");
+                b.append("age: ").append(age(ageS)).append('\n');
+                if (!t.message().isEmpty()) {
+                    b.append("message: ").append(t.message()).append('\n');
+                }
+                b.append(s.changes().isEmpty() ? "no changes\n" : "changes:\n");
+                for (Change ch : s.changes()) {
+                    b.append(switch (ch.kind()) {
+                                case ADDED -> "  added:    ";
+                                case MODIFIED -> "  modified: ";
+                                case DELETED -> "  deleted:  ";
+                            })
+                            .append(ch.path())
+                            .append('\n');
+                }
+            }
+            return b.toString();
+        }
+    }
+
+    private String list(Caller c, boolean json) throws IOException {
+        synchronized (fs.lock()) {
+            StringBuilder b = new StringBuilder(json ? "[" : "");
+            if (!json) {
+                b.append(String.format("%-12s %7s %-10s %8s %7s %10s  %s%n", "ID", "PID", "USER", "AGE", "CHANGES", "BYTES", "COMMAND"));
+            }
+            boolean first = true;
+            for (Map.Entry<String, LiveFs.View> e : fs.openViews().entrySet()) {
+                Transaction t = e.getValue().txn;
+                if (c.uid() != 0 && c.uid() != t.uid()) {
+                    continue; // another user's transaction is theirs alone
+                }
+                Summary s = summary(e.getValue());
+                long ageS = (clock.getAsLong() - t.startedNs()) / 1_000_000_000L;
+                if (json) {
+                    b.append(first ? "" : ",")
+                            .append("{\"id\":\"").append(t.id()).append('"')
+                            .append(",\"root_pid\":").append(t.rootPid())
+                            .append(",\"command\":").append(quote(t.rootCommand()))
+                            .append(",\"user\":").append(quote(userName(t.uid())))
+                            .append(",\"age_seconds\":").append(ageS)
+                            .append(",\"changes\":").append(s.changes().size())
+                            .append(",\"bytes\":").append(s.bytes())
+                            .append('}');
+                } else {
+                    b.append(String.format(
+                            "%-12s %7d %-10s %8s %7d %10d  %s%n",
+                            t.id(), t.rootPid(), userName(t.uid()), age(ageS), s.changes().size(), s.bytes(), t.rootCommand()));
+                }
+                first = false;
+            }
+            return json ? b.append("]\n").toString() : b.toString();
+        }
+    }
+
+    private static String age(long s) {
+        return s < 120 ? s + "s" : s < 7200 ? s / 60 + "m" : s / 3600 + "h";
+    }
+
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char ch : s.toCharArray()) {
+            switch (ch) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\t' -> b.append("\\t");
+                case '\r' -> b.append("\\r");
+                default -> {
+                    if (ch < 0x20) {
+                        b.append(String.format("\\u%04x", (int) ch));
+                    } else {
+                        b.append(ch);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    /** The user's name from /etc/passwd, else "uid N". */
+    static String userName(long uid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
+                String[] f = line.split(":");
+                if (f.length > 2 && f[2].equals(Long.toString(uid))) {
+                    return f[0];
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // fall through
+        }
+        return "uid " + uid;
+    }
+}

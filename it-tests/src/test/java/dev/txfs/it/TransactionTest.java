@@ -1,0 +1,246 @@
+package dev.txfs.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Transactions through the kernel with real shells: a shell runs {@code txfs begin}, works, and
+ * waits on a marker file outside the mount while the test looks from outside; then it commits or
+ * aborts. Every shell a test starts is killed in {@link #killShells} even when the test fails.
+ */
+class TransactionTest extends LiveMountBase {
+    private final List<Process> shells = new ArrayList<>();
+
+    @AfterEach
+    void killShells() {
+        for (Process p : shells) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        shells.clear();
+    }
+
+    /** Runs {@code script} in the background with $T = txfs, $M = the mount, $W = a marker directory. */
+    private Process shell(Path markers, String script) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(
+                        "bash", "-c", "set -eu\n" + script, "bash", TXFS.toString(), mp.toString(), markers.toString())
+                .redirectOutput(markers.resolve("out").toFile())
+                .redirectError(markers.resolve("err").toFile());
+        pb.environment().put("T", TXFS.toString());
+        pb.environment().put("M", mp.toString());
+        pb.environment().put("W", markers.toString());
+        Process p = pb.start();
+        shells.add(p);
+        return p;
+    }
+
+    private static void await(Path marker, Process p) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!Files.exists(marker)) {
+            if (!p.isAlive()) {
+                throw new AssertionError("shell exited " + p.exitValue() + " before " + marker.getFileName() + ": "
+                        + Files.readString(marker.resolveSibling("err")));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + marker.getFileName());
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static String finish(Process p, Path markers) throws Exception {
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "shell finished");
+        String err = Files.readString(markers.resolve("err"));
+        assertEquals(0, p.exitValue(), "shell exit; stderr: " + err);
+        return Files.readString(markers.resolve("out"));
+    }
+
+    /** The tree id of the live state, as a snapshot taken now records it. */
+    private static String liveTree() {
+        String snap = sh("cd \"$2\" && \"$1\" snapshot -m probe", TXFS.toString(), mp.toString()).ok().out().strip();
+        for (String line : txfs("--store", store.toString(), "show", snap).ok().out().lines().toList()) {
+            if (line.startsWith("tree ")) {
+                return line.substring(5).strip();
+            }
+        }
+        throw new AssertionError("no tree line in txfs show");
+    }
+
+    @Test
+    void changesStayPrivateUntilCommit() throws Exception {
+        Path d = dir("basic");
+        Path w = tempDir("txfs-txn");
+        try {
+            Process p = shell(w, """
+                    cd "$M/basic"
+                    "$T" begin -m first > "$W/id"
+                    echo a > f
+                    cat f
+                    "$T" status
+                    touch "$W/written"
+                    while [ ! -e "$W/go" ]; do sleep 0.02; done
+                    "$T" commit
+                    """);
+            await(w.resolve("written"), p);
+            assertFalse(Files.exists(d.resolve("f")), "outside, f does not exist while the transaction is open");
+            assertEquals("", sh("ls -A \"$1\"", d.toString()).ok().out(), "outside listing is empty");
+            Files.createFile(w.resolve("go"));
+            String out = finish(p, w);
+            assertTrue(out.startsWith("a\n"), out);
+            assertTrue(out.contains("added:    /basic/f"), out);
+            assertEquals("a\n", Files.readString(d.resolve("f")), "after commit everyone sees f");
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    @Test
+    void abortLeavesTheTreeAsItWas() throws Exception {
+        Path d = dir("abort");
+        Files.writeString(d.resolve("kept"), "old\n");
+        String before = liveTree();
+        Path w = tempDir("txfs-txn");
+        try {
+            Process p = shell(w, """
+                    cd "$M/abort"
+                    "$T" begin > /dev/null
+                    echo new > kept
+                    mkdir -p sub/deeper && echo x > sub/deeper/y && ln -s kept link && chmod 600 kept
+                    rm -f kept2
+                    cat kept
+                    "$T" abort
+                    cat kept
+                    """);
+            assertEquals("new\nold\n", finish(p, w));
+            assertEquals(before, liveTree(), "the tree id is the one from before the transaction");
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    @Test
+    void statSizeListingAndContentDifferInsideAndOutside() throws Exception {
+        Path d = dir("views");
+        Files.writeString(d.resolve("f"), "outside\n");
+        sh("cat \"$1\" >/dev/null; stat \"$1\" >/dev/null", d.resolve("f").toString()).ok(); // cache it outside
+        Path w = tempDir("txfs-txn");
+        try {
+            Process p = shell(w, """
+                    cd "$M/views"
+                    "$T" begin > /dev/null
+                    echo "inside, longer" > f
+                    echo n > new
+                    stat -c %s f > "$W/inside-size"
+                    ls > "$W/inside-ls"
+                    touch "$W/written"
+                    while [ ! -e "$W/go" ]; do sleep 0.02; done
+                    stat -c %s f; ls; cat f
+                    "$T" abort
+                    """);
+            await(w.resolve("written"), p);
+            assertEquals("15\n", Files.readString(w.resolve("inside-size")));
+            assertEquals("f\nnew\n", Files.readString(w.resolve("inside-ls")));
+            Result out = sh("stat -c %s \"$1/f\"; ls \"$1\"; cat \"$1/f\"", d.toString()).ok();
+            assertEquals("8\nf\noutside\n", out.out(), "outside sees the live tree only");
+            Files.createFile(w.resolve("go"));
+            assertEquals("15\nf\nnew\ninside, longer\n", finish(p, w), "inside still sees its own version");
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    @Test
+    void disjointTransactionsBothCommitAndTheSamePathConflicts() throws Exception {
+        Path d = dir("merge");
+        Files.writeString(d.resolve("shared"), "base\n");
+        Path w1 = tempDir("txfs-txn");
+        Path w2 = tempDir("txfs-txn");
+        try {
+            String script = """
+                    cd "$M/merge"
+                    "$T" begin > /dev/null
+                    echo "$NAME" > "$NAME"
+                    echo "$NAME" > shared
+                    touch "$W/written"
+                    while [ ! -e "$W/go" ]; do sleep 0.02; done
+                    set +e
+                    "$T" commit
+                    echo "exit $?"
+                    "$T" status | head -1
+                    """;
+            Process a = shell(w1, "NAME=a\n" + script);
+            Process b = shell(w2, "NAME=b\n" + script.replace("echo \"$NAME\" > shared\n", ""));
+            await(w1.resolve("written"), a);
+            await(w2.resolve("written"), b);
+            Files.createFile(w1.resolve("go"));
+            String outA = finish(a, w1);
+            assertTrue(outA.contains("exit 0"), outA);
+            Files.createFile(w2.resolve("go"));
+            assertTrue(finish(b, w2).contains("exit 0"));
+            assertEquals("a\n", Files.readString(d.resolve("a")));
+            assertEquals("b\n", Files.readString(d.resolve("b")));
+            assertEquals("a\n", Files.readString(d.resolve("shared")));
+
+            // now both write the same file: the second commit fails naming it and stays open
+            removeTree(w1);
+            removeTree(w2);
+            Files.createDirectories(w1);
+            Files.createDirectories(w2);
+            Process c = shell(w1, "NAME=c\n" + script);
+            Process e = shell(w2, "NAME=e\n" + script + "\"$T\" abort\n");
+            await(w1.resolve("written"), c);
+            await(w2.resolve("written"), e);
+            Files.createFile(w1.resolve("go"));
+            assertTrue(finish(c, w1).contains("exit 0"));
+            Files.createFile(w2.resolve("go"));
+            String outE = finish(e, w2);
+            assertTrue(outE.contains("exit 6"), outE);
+            assertTrue(outE.contains("context: transaction"), "still open after the conflict: " + outE);
+            assertTrue(Files.readString(w2.resolve("err")).contains("/merge/shared"), "names the path");
+            assertEquals("c\n", Files.readString(d.resolve("shared")));
+            assertFalse(Files.exists(d.resolve("e")), "the aborted transaction left nothing");
+        } finally {
+            removeTree(w1);
+            removeTree(w2);
+        }
+    }
+
+    @Test
+    void nestedBeginFailsClearly() throws Exception {
+        Path w = tempDir("txfs-txn");
+        try {
+            Process p = shell(w, """
+                    cd "$M"
+                    "$T" begin >/dev/null
+                    set +e
+                    "$T" begin 2> "$W/nested-err"
+                    echo "exit $?"
+                    "$T" abort
+                    "$T" status | head -1
+                    """);
+            String out = finish(p, w);
+            assertEquals("exit 1\ncontext: live tree\n", out);
+            assertTrue(Files.readString(w.resolve("nested-err")).contains("nested transactions are not supported"));
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    @Test
+    void commitOutsideATransactionIsNotFound() {
+        Result r = sh("cd \"$2\" && \"$1\" commit", TXFS.toString(), mp.toString());
+        assertEquals(3, r.exit(), r::describe);
+        assertTrue(r.stderr().contains("not in a transaction"), r.stderr());
+    }
+}
