@@ -60,7 +60,7 @@ final class Daemon {
                     membershipMode.equals("parent-walk") ? Membership.Mode.PARENT_WALK : Membership.Mode.CGROUP;
             try (Membership membership = Membership.create(
                             preferred,
-                            socket.getFileName().toString().replace(".sock", "") + "-" + ProcessHandle.current().pid());
+                            socket.getFileName().toString().replace(".sock", ""));
                     ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, mountpoint))) {
                 if (membershipMode.equals("cgroup") && membership.mode() != Membership.Mode.CGROUP) {
                     throw new IOException("cgroup membership asked for, but no writable cgroup v2 hierarchy");

@@ -113,6 +113,7 @@ final class MountCommand extends BaseCommand {
                 storeDir.toString(),
                 "mount",
                 "--foreground"));
+        cmd.add(mp.toString()); // first after --foreground: tools find a mount's daemon by "mount --foreground MP"
         start.ifPresent(id -> cmd.addAll(List.of("--snapshot", id.toHex())));
         if (rootfs) {
             cmd.addAll(List.of("-o", "rootfs"));
@@ -121,7 +122,6 @@ final class MountCommand extends BaseCommand {
             cmd.add("--require-txn");
         }
         cmd.addAll(List.of("--membership", membership));
-        cmd.add(mp.toString());
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
