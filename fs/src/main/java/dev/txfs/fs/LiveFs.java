@@ -336,11 +336,6 @@ public final class LiveFs implements FsOps {
         return inoOf(liveView, n);
     }
 
-    /** The number a child found by name gets in {@code v}. */
-    private long childIno(View v, long dirIno, byte[] name, MutableNode n) {
-        return inoOf(v, n);
-    }
-
     /** Whether live node {@code l} is still the version transaction {@code v} loaded as {@code t}. */
     private boolean sameVersion(View v, MutableNode l, MutableNode t) {
         long base = v.txn.baseSeq();
@@ -567,7 +562,7 @@ public final class LiveFs implements FsOps {
 
     /** A reply entry for {@code n} found as {@code name} in directory {@code dirIno}; counts one kernel lookup. */
     private Entry entry(View v, long dirIno, byte[] name, MutableNode n) {
-        long ino = childIno(v, dirIno, name, n);
+        long ino = inoOf(v, n);
         Inode rec = inodes.computeIfAbsent(ino, Inode::new);
         rec.bind(v, n);
         rec.lookups++;
@@ -1037,7 +1032,7 @@ public final class LiveFs implements FsOps {
                     continue; // removed since opendir
                 }
                 Entry full = plus && !dot ? entry(v, dirIno, e.name(), n) : null;
-                long eino = dot ? e.ino() : full != null ? full.ino() : childIno(v, dirIno, e.name(), n);
+                long eino = dot ? e.ino() : full != null ? full.ino() : inoOf(v, n);
                 out.add(new DirEntry(e.name(), eino, dot ? e.mode() : n.stMode(), e.nextOffset(), full));
             }
             return out;

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -82,9 +81,5 @@ final class TxnClient {
             throw new ToolException(ec, body.strip());
         }
         throw new ToolException(ExitCode.FAILED, "unexpected reply from the daemon: " + head);
-    }
-
-    static boolean exists(Path p) {
-        return Files.exists(p);
     }
 }
