@@ -549,7 +549,18 @@ public final class LiveFs implements FsOps {
             }
             for (Map.Entry<View, MutableNode> b : all) {
                 Attr a = attr(b.getKey(), b.getValue());
-                a = new Attr(ino, a.size(), a.blocks(), a.atimeNs(), a.mtimeNs(), a.ctimeNs(), a.mode(), a.nlink(), a.uid(), a.gid(), a.rdev());
+                a = new Attr(
+                        ino,
+                        a.size(),
+                        a.blocks(),
+                        a.atimeNs(),
+                        a.mtimeNs(),
+                        a.ctimeNs(),
+                        a.mode(),
+                        a.nlink(),
+                        a.uid(),
+                        a.gid(),
+                        a.rdev());
                 if (first == null) {
                     first = a;
                 } else if (!first.equals(a)) {
@@ -739,7 +750,8 @@ public final class LiveFs implements FsOps {
     private static void chmodAcl(MutableTree tree, MutableNode n, int mode) throws IOException {
         Optional<byte[]> acl = tree.getXattr(n, PosixAcl.ACCESS);
         if (acl.isPresent()) {
-            tree.setXattr(n, PosixAcl.ACCESS, PosixAcl.decode(acl.get()).chmod(mode).encode(), XattrMode.ANY);
+            tree.setXattr(
+                    n, PosixAcl.ACCESS, PosixAcl.decode(acl.get()).chmod(mode).encode(), XattrMode.ANY);
         }
     }
 
@@ -1247,7 +1259,10 @@ public final class LiveFs implements FsOps {
                 continue;
             }
             MutableNode l = livePeer(v, t);
-            if (l != null && rec.live == null && l.attachedSeq() >= r.reloadSeq() && !liveView.inos.containsKey(l)
+            if (l != null
+                    && rec.live == null
+                    && l.attachedSeq() >= r.reloadSeq()
+                    && !liveView.inos.containsKey(l)
                     && !inodes.containsKey(l.serial() + 1)) {
                 liveView.inos.put(l, rec.ino);
                 rec.live = l;
@@ -1270,7 +1285,8 @@ public final class LiveFs implements FsOps {
         if (txns.isEmpty()) {
             liveChangedNames.clear();
         } else {
-            long oldest = txns.values().stream().mapToLong(x -> x.txn.baseSeq()).min().orElse(0);
+            long oldest =
+                    txns.values().stream().mapToLong(x -> x.txn.baseSeq()).min().orElse(0);
             liveChangedNames.values().removeIf(seq -> seq <= oldest);
         }
     }

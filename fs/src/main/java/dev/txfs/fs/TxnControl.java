@@ -229,7 +229,8 @@ public final class TxnControl {
             if (in.isPresent()) {
                 throw new Failure(
                         EXIT_FAILED,
-                        "already in " + in.get().txn + " (root pid " + in.get().txn.rootPid()
+                        "already in " + in.get().txn + " (root pid "
+                                + in.get().txn.rootPid()
                                 + "): nested transactions are not supported; commit or abort it first");
             }
             for (LiveFs.View v : fs.openViews().values()) {
@@ -305,7 +306,9 @@ public final class TxnControl {
             fs.closeView(v, r);
         }
         membership.remove(v.txn.id());
-        ObjectId snap = r.snapshot() != null ? r.snapshot() : live.store().refs().find(LiveTree.REF).orElseThrow();
+        ObjectId snap = r.snapshot() != null
+                ? r.snapshot()
+                : live.store().refs().find(LiveTree.REF).orElseThrow();
         return snap.toHex() + "\t" + (r.snapshot() != null ? r.applied().size() : 0) + "\n";
     }
 
@@ -380,7 +383,9 @@ public final class TxnControl {
             long ageS = (clock.getAsLong() - t.startedNs()) / 1_000_000_000L;
             StringBuilder b = new StringBuilder();
             if (json) {
-                b.append("{\"context\":\"transaction\",\"id\":\"").append(t.id()).append('"');
+                b.append("{\"context\":\"transaction\",\"id\":\"")
+                        .append(t.id())
+                        .append('"');
                 b.append(",\"membership\":\"").append(mode).append('"');
                 b.append(",\"base\":\"").append(t.baseSnapshot().toHex()).append('"');
                 b.append(",\"root_pid\":").append(t.rootPid());
@@ -403,18 +408,23 @@ public final class TxnControl {
                 b.append("context: ").append(t).append('\n');
                 b.append("membership: ").append(mode).append('\n');
                 b.append("base: ").append(t.baseSnapshot().toHex()).append('\n');
-                b.append("root: pid ").append(t.rootPid()).append(" (").append(t.rootCommand()).append(")\n");
+                b.append("root: pid ")
+                        .append(t.rootPid())
+                        .append(" (")
+                        .append(t.rootCommand())
+                        .append(")\n");
                 b.append("age: ").append(age(ageS)).append('\n');
                 if (!t.message().isEmpty()) {
                     b.append("message: ").append(t.message()).append('\n');
                 }
                 b.append(s.changes().isEmpty() ? "no changes\n" : "changes:\n");
                 for (Change ch : s.changes()) {
-                    b.append(switch (ch.kind()) {
-                                case ADDED -> "  added:    ";
-                                case MODIFIED -> "  modified: ";
-                                case DELETED -> "  deleted:  ";
-                            })
+                    b.append(
+                                    switch (ch.kind()) {
+                                        case ADDED -> "  added:    ";
+                                        case MODIFIED -> "  modified: ";
+                                        case DELETED -> "  deleted:  ";
+                                    })
                             .append(ch.path())
                             .append('\n');
                 }
@@ -427,7 +437,9 @@ public final class TxnControl {
         synchronized (fs.lock()) {
             StringBuilder b = new StringBuilder(json ? "[" : "");
             if (!json) {
-                b.append(String.format("%-12s %7s %-10s %8s %7s %10s  %s%n", "ID", "PID", "USER", "AGE", "CHANGES", "BYTES", "COMMAND"));
+                b.append(String.format(
+                        "%-12s %7s %-10s %8s %7s %10s  %s%n",
+                        "ID", "PID", "USER", "AGE", "CHANGES", "BYTES", "COMMAND"));
             }
             boolean first = true;
             for (Map.Entry<String, LiveFs.View> e : fs.openViews().entrySet()) {
@@ -439,18 +451,32 @@ public final class TxnControl {
                 long ageS = (clock.getAsLong() - t.startedNs()) / 1_000_000_000L;
                 if (json) {
                     b.append(first ? "" : ",")
-                            .append("{\"id\":\"").append(t.id()).append('"')
-                            .append(",\"root_pid\":").append(t.rootPid())
-                            .append(",\"command\":").append(quote(t.rootCommand()))
-                            .append(",\"user\":").append(quote(userName(t.uid())))
-                            .append(",\"age_seconds\":").append(ageS)
-                            .append(",\"changes\":").append(s.changes().size())
-                            .append(",\"bytes\":").append(s.bytes())
+                            .append("{\"id\":\"")
+                            .append(t.id())
+                            .append('"')
+                            .append(",\"root_pid\":")
+                            .append(t.rootPid())
+                            .append(",\"command\":")
+                            .append(quote(t.rootCommand()))
+                            .append(",\"user\":")
+                            .append(quote(userName(t.uid())))
+                            .append(",\"age_seconds\":")
+                            .append(ageS)
+                            .append(",\"changes\":")
+                            .append(s.changes().size())
+                            .append(",\"bytes\":")
+                            .append(s.bytes())
                             .append('}');
                 } else {
                     b.append(String.format(
                             "%-12s %7d %-10s %8s %7d %10d  %s%n",
-                            t.id(), t.rootPid(), userName(t.uid()), age(ageS), s.changes().size(), s.bytes(), t.rootCommand()));
+                            t.id(),
+                            t.rootPid(),
+                            userName(t.uid()),
+                            age(ageS),
+                            s.changes().size(),
+                            s.bytes(),
+                            t.rootCommand()));
                 }
                 first = false;
             }

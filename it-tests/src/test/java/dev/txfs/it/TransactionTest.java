@@ -68,8 +68,15 @@ class TransactionTest extends LiveMountBase {
 
     /** The tree id of the live state, as a snapshot taken now records it. */
     private static String liveTree() {
-        String snap = sh("cd \"$2\" && \"$1\" snapshot -m probe", TXFS.toString(), mp.toString()).ok().out().strip();
-        for (String line : txfs("--store", store.toString(), "show", snap).ok().out().lines().toList()) {
+        String snap = sh("cd \"$2\" && \"$1\" snapshot -m probe", TXFS.toString(), mp.toString())
+                .ok()
+                .out()
+                .strip();
+        for (String line : txfs("--store", store.toString(), "show", snap)
+                .ok()
+                .out()
+                .lines()
+                .toList()) {
             if (line.startsWith("tree ")) {
                 return line.substring(5).strip();
             }
@@ -133,7 +140,8 @@ class TransactionTest extends LiveMountBase {
     void statSizeListingAndContentDifferInsideAndOutside() throws Exception {
         Path d = dir("views");
         Files.writeString(d.resolve("f"), "outside\n");
-        sh("cat \"$1\" >/dev/null; stat \"$1\" >/dev/null", d.resolve("f").toString()).ok(); // cache it outside
+        sh("cat \"$1\" >/dev/null; stat \"$1\" >/dev/null", d.resolve("f").toString())
+                .ok(); // cache it outside
         Path w = tempDir("txfs-txn");
         try {
             Process p = shell(w, """
@@ -151,7 +159,8 @@ class TransactionTest extends LiveMountBase {
             await(w.resolve("written"), p);
             assertEquals("15\n", Files.readString(w.resolve("inside-size")));
             assertEquals("f\nnew\n", Files.readString(w.resolve("inside-ls")));
-            Result out = sh("stat -c %s \"$1/f\"; ls \"$1\"; cat \"$1/f\"", d.toString()).ok();
+            Result out = sh("stat -c %s \"$1/f\"; ls \"$1\"; cat \"$1/f\"", d.toString())
+                    .ok();
             assertEquals("8\nf\noutside\n", out.out(), "outside sees the live tree only");
             Files.createFile(w.resolve("go"));
             assertEquals("15\nf\nnew\ninside, longer\n", finish(p, w), "inside still sees its own version");

@@ -59,14 +59,13 @@ final class Daemon {
             Membership.Mode preferred =
                     membershipMode.equals("parent-walk") ? Membership.Mode.PARENT_WALK : Membership.Mode.CGROUP;
             try (Membership membership = Membership.create(
-                            preferred,
-                            socket.getFileName().toString().replace(".sock", ""));
+                            preferred, socket.getFileName().toString().replace(".sock", ""));
                     ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, mountpoint))) {
                 if (membershipMode.equals("cgroup") && membership.mode() != Membership.Mode.CGROUP) {
                     throw new IOException("cgroup membership asked for, but no writable cgroup v2 hierarchy");
                 }
-                LiveFs fs = new LiveFs(
-                        live, Daemon::nowNs, () -> statfs(store, device), () -> {}, membership, requireTxn);
+                LiveFs fs =
+                        new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {}, membership, requireTxn);
                 FuseMount mount = FuseMount.mount(fs, mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
                 var session = mount.session();
                 fs.setNotifier(new LiveFs.Notifier() {

@@ -39,7 +39,8 @@ final class MountCommand extends BaseCommand {
 
     @Option(
             names = "--require-txn",
-            description = "Outside transactions the mount is read-only (EROFS): every change goes through txfs begin/commit.")
+            description =
+                    "Outside transactions the mount is read-only (EROFS): every change goes through txfs begin/commit.")
     boolean requireTxn;
 
     @Option(

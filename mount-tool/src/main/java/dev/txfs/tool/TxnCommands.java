@@ -10,7 +10,10 @@ final class TxnCommands {
     private TxnCommands() {}
 
     abstract static class TxnCommand implements Callable<Integer> {
-        @Option(names = "--mount", paramLabel = "DIR", description = "The txfs mount (default: the one holding the working directory).")
+        @Option(
+                names = "--mount",
+                paramLabel = "DIR",
+                description = "The txfs mount (default: the one holding the working directory).")
         Path mount;
 
         Path mount() throws ToolException {
@@ -27,10 +30,15 @@ final class TxnCommands {
                 "A shell that exits without commit or abort has its transaction aborted."
             })
     static final class Begin extends TxnCommand {
-        @Option(names = {"-m", "--message"}, description = "Message for the snapshot a commit records.")
+        @Option(
+                names = {"-m", "--message"},
+                description = "Message for the snapshot a commit records.")
         String message = "";
 
-        @Option(names = "--pid", paramLabel = "PID", description = "Root the transaction at this ancestor process instead of the parent.")
+        @Option(
+                names = "--pid",
+                paramLabel = "PID",
+                description = "Root the transaction at this ancestor process instead of the parent.")
         long pid;
 
         @Override
@@ -54,7 +62,9 @@ final class TxnCommands {
                 "committed, the paths are printed, and the transaction stays open (exit code 6)."
             })
     static final class Commit extends TxnCommand {
-        @Option(names = {"-m", "--message"}, description = "Snapshot message (default: the one given to begin).")
+        @Option(
+                names = {"-m", "--message"},
+                description = "Snapshot message (default: the one given to begin).")
         String message = "";
 
         @Override
@@ -76,7 +86,9 @@ final class TxnCommands {
         }
     }
 
-    @Command(name = "abort", description = "Drop the transaction: the live tree and history stay as if it never existed.")
+    @Command(
+            name = "abort",
+            description = "Drop the transaction: the live tree and history stay as if it never existed.")
     static final class Abort extends TxnCommand {
         @Override
         public Integer call() throws Exception {
@@ -102,7 +114,10 @@ final class TxnCommands {
         }
     }
 
-    @Command(name = "txn", description = "Transactions of a mount.", subcommands = {TxnList.class})
+    @Command(
+            name = "txn",
+            description = "Transactions of a mount.",
+            subcommands = {TxnList.class})
     static final class Txn implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
@@ -112,7 +127,8 @@ final class TxnCommands {
 
     @Command(
             name = "list",
-            description = "Open transactions (your own; root sees all): id, root pid and command, user, age, changed entries, bytes.")
+            description =
+                    "Open transactions (your own; root sees all): id, root pid and command, user, age, changed entries, bytes.")
     static final class TxnList extends TxnCommand {
         @Option(names = "--json", description = "Print JSON.")
         boolean json;

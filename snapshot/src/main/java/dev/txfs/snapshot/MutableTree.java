@@ -295,7 +295,8 @@ public final class MutableTree {
         if (n.group != null) {
             for (String p : n.group.paths) {
                 int slash = p.lastIndexOf('/');
-                out.add(Map.entry(getDirRaw(p.substring(0, slash)), p.substring(slash + 1).getBytes(ISO_8859_1)));
+                out.add(Map.entry(
+                        getDirRaw(p.substring(0, slash)), p.substring(slash + 1).getBytes(ISO_8859_1)));
             }
         } else if (n.parent != null) {
             out.add(Map.entry(n.parent, n.name.clone()));

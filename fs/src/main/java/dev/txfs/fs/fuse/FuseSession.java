@@ -96,6 +96,7 @@ public final class FuseSession {
     private final CountDownLatch ended;
     /** byte[] notifications, and CountDownLatch markers that {@link #awaitNotifications} waits on. */
     private final BlockingQueue<Object> notifications = new LinkedBlockingQueue<>();
+
     private volatile boolean stopping;
     private volatile int minor = 38;
 
