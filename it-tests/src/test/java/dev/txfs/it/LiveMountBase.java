@@ -81,9 +81,17 @@ abstract class LiveMountBase extends TxfsItBase {
         return problems;
     }
 
-    static void mount() {
-        txfs("--store", store.toString(), "mount", mp.toString()).ok();
+    static void mount(String... options) {
+        List<String> args = new ArrayList<>(List.of("--store", store.toString(), "mount", mp.toString()));
+        args.addAll(List.of(options));
+        txfs(args.toArray(String[]::new)).ok();
         assertTrue(isMounted(), "mounted: " + mp);
+    }
+
+    /** Unmounts and mounts the store again with {@code options} (e.g. from a subclass's {@code @BeforeAll}). */
+    static void remount(String... options) {
+        unmountOrClear();
+        mount(options);
     }
 
     /** txfs umount, and if the mount or its daemon is still there, umount -l and kill -9. */
