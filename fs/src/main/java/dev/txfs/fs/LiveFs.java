@@ -1240,7 +1240,7 @@ public final class LiveFs implements FsOps {
         txns.remove(v.txn.id());
         if (r != null) {
             for (var ch : r.applied()) {
-                List<byte[]> seg = LiveTree.segments(ch);
+                List<byte[]> seg = ch.segments();
                 if (seg.isEmpty()) {
                     continue;
                 }

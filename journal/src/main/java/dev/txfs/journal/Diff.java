@@ -81,7 +81,7 @@ public final class Diff {
             TreeEntry ra = a.root.dir();
             TreeEntry rb = b.root.dir();
             if (dirChanged(ra, rb)) {
-                changes.put("", Change.modified("/", EntryKind.DIRECTORY, EntryKind.DIRECTORY));
+                changes.put("", Change.modified("", EntryKind.DIRECTORY, EntryKind.DIRECTORY));
             }
             // The link records that changed, found first so that the walk resolves names through them.
             List<DirectoryDiff.EntryChange> records = DirectoryDiff.between(store, linksId(a.root), linksId(b.root));
@@ -112,32 +112,31 @@ public final class Diff {
         }
 
         private void entry(String path, TreeEntry ea, TreeEntry eb) {
-            String shown = RawPaths.display(path);
             if (ea == null) {
-                changes.put(path, Change.added(shown, b.kindOf(eb)));
+                changes.put(path, Change.added(path, b.kindOf(eb)));
                 if (Entries.isDir(eb)) {
                     whole.add(path);
                 }
             } else if (eb == null) {
-                changes.put(path, Change.deleted(shown, a.kindOf(ea)));
+                changes.put(path, Change.deleted(path, a.kindOf(ea)));
                 if (Entries.isDir(ea)) {
                     whole.add(path);
                 }
             } else if (Entries.isDir(ea) && Entries.isDir(eb)) {
                 if (dirChanged(ea, eb)) {
-                    changes.put(path, Change.modified(shown, EntryKind.DIRECTORY, EntryKind.DIRECTORY));
+                    changes.put(path, Change.modified(path, EntryKind.DIRECTORY, EntryKind.DIRECTORY));
                 }
                 if (!ea.tree().equals(eb.tree())) {
                     directory(path, ea.tree(), eb.tree());
                 }
             } else if (Entries.isDir(ea) || Entries.isDir(eb)) {
-                changes.put(path, Change.modified(shown, a.kindOf(ea), b.kindOf(eb)));
+                changes.put(path, Change.modified(path, a.kindOf(ea), b.kindOf(eb)));
                 whole.add(path);
             } else {
                 Inode ia = a.resolve(ea);
                 Inode ib = b.resolve(eb);
                 if (!ia.equals(ib)) {
-                    changes.put(path, Change.modified(shown, ia.entry.kind(), ib.entry.kind()));
+                    changes.put(path, Change.modified(path, ia.entry.kind(), ib.entry.kind()));
                 }
             }
         }

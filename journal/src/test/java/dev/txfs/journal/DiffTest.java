@@ -5,6 +5,7 @@ import static dev.txfs.snapshot.EntryKind.FIFO;
 import static dev.txfs.snapshot.EntryKind.FILE;
 import static dev.txfs.snapshot.EntryKind.SYMLINK;
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -153,9 +154,14 @@ final class DiffTest {
         Dir bad = t.mkdir(t.root(), new byte[] {(byte) 0xfe}, 0755, 0, 0);
         t.createFile(bad, "x".getBytes(UTF_8), 0644, 0, 0);
         ObjectId b = ed.flush();
+        List<Change> changes = diff(base, b);
         assertEquals(
-                List.of(added("/etc/a\uFFFD", FILE), added("/etc/\uFFFDz", FILE), added("/\uFFFD", DIRECTORY)),
-                diff(base, b));
+                List.of("A /etc/a\uFFFD (FILE)", "A /etc/\uFFFDz (FILE)", "A /\uFFFD (DIRECTORY)"),
+                changes.stream().map(Change::toString).toList());
+        List<List<byte[]>> raw = changes.stream().map(Change::segments).toList();
+        assertArrayEquals(new byte[] {'a', (byte) 0xc3}, raw.get(0).get(1), "segments keep the exact bytes");
+        assertArrayEquals(new byte[] {(byte) 0xff, 'z'}, raw.get(1).get(1));
+        assertArrayEquals(new byte[] {(byte) 0xfe}, raw.get(2).get(0));
     }
 
     @Test

@@ -132,7 +132,8 @@ public final class LiveTree {
      * conflict), the paths in conflict (the commit then changed nothing), and the changes it made to
      * the live tree.
      */
-    public record CommitResult(ObjectId snapshot, List<String> conflicts, List<Change> applied, long reloadSeq) {
+    public record CommitResult(
+            ObjectId snapshot, List<String> conflicts, List<Change> applied, long reloadSeq, long elapsedNs) {
         public boolean conflicted() {
             return !conflicts.isEmpty();
         }
@@ -146,20 +147,21 @@ public final class LiveTree {
      */
     public CommitResult commit(Transaction t, String author, String message) throws FileSystemException {
         synchronized (lock) {
+            long start = System.nanoTime();
             if (t.state() != Transaction.State.OPEN) {
                 throw new IllegalStateException(t + " is " + t.state().name().toLowerCase());
             }
             ObjectId ours = t.tree().flush();
             if (ours.equals(t.baseRoot())) {
                 t.setState(Transaction.State.COMMITTED);
-                return new CommitResult(null, List.of(), List.of(), 0);
+                return new CommitResult(null, List.of(), List.of(), 0, System.nanoTime() - start);
             }
             ObjectId theirs = tree.flush();
             try (ObjectWriter w = store.newWriter()) {
                 Merge.Result m = Merge.threeWay(store, w, t.baseRoot(), ours, theirs);
                 if (m.root() == null) {
                     w.flush();
-                    return new CommitResult(null, m.conflicts(), List.of(), 0);
+                    return new CommitResult(null, m.conflicts(), List.of(), 0, System.nanoTime() - start);
                 }
                 ObjectId snap;
                 while (true) {
@@ -177,27 +179,12 @@ public final class LiveTree {
                     }
                 }
                 long seq = tree.nextSeq();
-                tree.reload(
-                        m.root(), m.applied().stream().map(LiveTree::segments).toList());
+                tree.reload(m.root(), m.applied().stream().map(Change::segments).toList());
                 lastRoot = m.root();
                 t.setState(Transaction.State.COMMITTED);
-                return new CommitResult(snap, List.of(), m.applied(), seq);
+                return new CommitResult(snap, List.of(), m.applied(), seq, System.nanoTime() - start);
             }
         }
-    }
-
-    /**
-     * A change's path as name segments. Paths are UTF-8 for display: a name that is not valid UTF-8
-     * does not come back byte for byte (see docs/ARCHITECTURE.md, limits).
-     */
-    public static List<byte[]> segments(Change c) {
-        List<byte[]> out = new java.util.ArrayList<>();
-        for (String part : c.path().split("/")) {
-            if (!part.isEmpty()) {
-                out.add(part.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            }
-        }
-        return out;
     }
 
     /** Drops a transaction: the live tree and history stay as if it never existed. */

@@ -78,4 +78,46 @@ class LiveTreeTest {
         assertTrue(fromSnap.tree().find("/later").isEmpty());
         assertTrue(open(Optional.empty()).tree().find("/later").isPresent());
     }
+
+    @Test
+    void commit_whenNamesAreNotUtf8_theLiveTreeHoldsTheExactNames() throws Exception {
+        LiveTree live = open(Optional.empty());
+        Transaction t = live.begin("t1", 0, 1, "sh", "");
+        byte[] name = {'b', (byte) 0xff, (byte) 0xfe, 'x'};
+        MutableNode.Dir d = t.tree().mkdir(t.tree().root(), name, 0755, 0, 0);
+        t.tree().createFile(d, name, 0644, 0, 0);
+        LiveTree.CommitResult r = live.commit(t, "alice", "bytes");
+        assertTrue(r.snapshot() != null && r.conflicts().isEmpty());
+        MutableNode.Dir got =
+                (MutableNode.Dir) live.tree().lookup(live.tree().root(), name).orElseThrow();
+        assertTrue(live.tree().lookup(got, name).isPresent(), "the reloaded live tree has the file by its bytes");
+        assertEquals(Transaction.State.COMMITTED, t.state());
+        assertTrue(r.elapsedNs() > 0);
+    }
+
+    @Test
+    void commit_whenBothSidesChangedThePath_failsAndTheTransactionStaysOpen() throws Exception {
+        LiveTree live = open(Optional.empty());
+        live.tree().createFile(live.tree().root(), "f".getBytes(UTF_8), 0644, 0, 0);
+        ObjectId before = live.snapshot("a", "base");
+        Transaction t = live.begin("t1", 0, 1, "sh", "");
+        MutableNode.File ours = (MutableNode.File) t.tree().get("/f");
+        t.tree().write(ours, 0, "ours".getBytes(UTF_8), 0, 4);
+        MutableNode.File theirs = (MutableNode.File) live.tree().get("/f");
+        live.tree().write(theirs, 0, "theirs".getBytes(UTF_8), 0, 6);
+        LiveTree.CommitResult r = live.commit(t, "a", "m");
+        assertEquals(List.of("/f"), r.conflicts());
+        assertEquals(Transaction.State.OPEN, t.state());
+        assertEquals(before, store.refs().find(Snapshots.HEAD).orElseThrow(), "history did not move");
+    }
+
+    @Test
+    void commit_whenNothingChanged_recordsNoSnapshot() throws Exception {
+        LiveTree live = open(Optional.empty());
+        ObjectId head = live.snapshot("a", "base");
+        Transaction t = live.begin("t1", 0, 1, "sh", "");
+        LiveTree.CommitResult r = live.commit(t, "a", "m");
+        assertEquals(null, r.snapshot());
+        assertEquals(head, store.refs().find(Snapshots.HEAD).orElseThrow());
+    }
 }
