@@ -57,6 +57,21 @@ final class ReadView implements ObjectStore {
     }
 
     @Override
+    public long delete(java.util.Collection<ObjectId> ids) {
+        throw new UnsupportedOperationException("read-only view");
+    }
+
+    @Override
+    public java.util.Set<ObjectId> shallow() {
+        throw new UnsupportedOperationException("read-only view");
+    }
+
+    @Override
+    public void addShallow(java.util.Collection<ObjectId> ids) {
+        throw new UnsupportedOperationException("read-only view");
+    }
+
+    @Override
     public StoreStats stats() {
         throw new UnsupportedOperationException("read-only view");
     }

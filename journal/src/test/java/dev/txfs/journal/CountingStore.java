@@ -66,6 +66,21 @@ final class CountingStore implements ObjectStore {
     }
 
     @Override
+    public long delete(java.util.Collection<ObjectId> ids) {
+        return delegate.delete(ids);
+    }
+
+    @Override
+    public java.util.Set<ObjectId> shallow() {
+        return delegate.shallow();
+    }
+
+    @Override
+    public void addShallow(java.util.Collection<ObjectId> ids) {
+        delegate.addShallow(ids);
+    }
+
+    @Override
     public StoreStats stats() {
         return delegate.stats();
     }

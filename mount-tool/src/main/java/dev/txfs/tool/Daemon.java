@@ -60,7 +60,7 @@ final class Daemon {
                     membershipMode.equals("parent-walk") ? Membership.Mode.PARENT_WALK : Membership.Mode.CGROUP;
             try (Membership membership = Membership.create(
                             preferred, socket.getFileName().toString().replace(".sock", ""));
-                    ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, mountpoint))) {
+                    ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, store, mountpoint))) {
                 if (membershipMode.equals("cgroup") && membership.mode() != Membership.Mode.CGROUP) {
                     throw new IOException("cgroup membership asked for, but no writable cgroup v2 hierarchy");
                 }
@@ -145,9 +145,16 @@ final class Daemon {
                 total / bsize, free / bsize, free / bsize, s.objects() + free / bsize, free / bsize, (int) bsize, 255);
     }
 
-    /** Control requests: {@code sync}, {@code snapshot AUTHOR<TAB>MESSAGE}, {@code unmount}, {@code status}. */
-    private static String handle(String request, LiveTree live, Path mountpoint) {
+    /**
+     * Control requests: {@code sync}, {@code snapshot AUTHOR<TAB>MESSAGE}, {@code unmount}, {@code
+     * status}, {@code gc KEEP_LAST KEEP_WITHIN_SECONDS WAIT_MS} ({@code -} for no limit; see {@link
+     * GcCommand}).
+     */
+    private static String handle(String request, LiveTree live, LmdbObjectStore store, Path mountpoint) {
         try {
+            if (request.startsWith("gc ")) {
+                return "ok " + GcCommand.collectServing(request.substring(3), live, store);
+            }
             if (request.equals("sync")) {
                 return "ok " + live.sync();
             }
@@ -167,7 +174,7 @@ final class Daemon {
                 return "ok pid=" + ProcessHandle.current().pid() + " root=" + live.sync();
             }
             return "err unknown request";
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             return "err " + e.getMessage();
         }
     }

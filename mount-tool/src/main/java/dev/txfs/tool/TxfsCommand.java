@@ -41,6 +41,7 @@ final class TxfsCommand {
         v.put("log", LogCommand::new);
         v.put("show", ShowCommand::new);
         v.put("verify", VerifyCommand::new);
+        v.put("gc", GcCommand::new);
         v.put("mount", MountCommand::new);
         v.put("umount", UmountCommand::new);
         v.put("begin", TxnCommands.Begin::new);

@@ -14,6 +14,7 @@ import java.util.function.Consumer;
 public final class InMemoryObjectStore implements ObjectStore, RefStore {
     private final ConcurrentSkipListMap<ObjectId, byte[]> objects = new ConcurrentSkipListMap<>();
     private final Map<String, ObjectId> refs = new ConcurrentHashMap<>();
+    private final java.util.Set<ObjectId> shallow = new java.util.concurrent.ConcurrentSkipListSet<>();
 
     @Override
     public Optional<byte[]> find(ObjectId id) {
@@ -122,6 +123,26 @@ public final class InMemoryObjectStore implements ObjectStore, RefStore {
             }
         });
         return out;
+    }
+
+    @Override
+    public long delete(java.util.Collection<ObjectId> ids) {
+        long freed = 0;
+        for (ObjectId id : ids) {
+            byte[] b = objects.remove(id);
+            freed += b == null ? 0 : b.length;
+        }
+        return freed;
+    }
+
+    @Override
+    public java.util.Set<ObjectId> shallow() {
+        return new java.util.TreeSet<>(shallow);
+    }
+
+    @Override
+    public void addShallow(java.util.Collection<ObjectId> ids) {
+        shallow.addAll(ids);
     }
 
     @Override

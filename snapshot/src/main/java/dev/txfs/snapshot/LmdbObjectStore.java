@@ -56,6 +56,8 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
     private final Env<ByteBuffer> env;
     private final Dbi<ByteBuffer> objects;
     private final Dbi<ByteBuffer> refs;
+    private final Dbi<ByteBuffer> meta;
+    private final StoreLock lock;
     private final AtomicBoolean closed = new AtomicBoolean();
     private static final ThreadLocal<ByteBuffer> KEY = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(511));
 
@@ -73,7 +75,7 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
         }
         this.objects = env.openDbi("objects", DbiFlags.MDB_CREATE);
         this.refs = env.openDbi("refs", DbiFlags.MDB_CREATE);
-        Dbi<ByteBuffer> meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+        this.meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
         String format = write(txn -> {
             ByteBuffer k = key("format".getBytes(UTF_8));
             ByteBuffer v = meta.get(txn, k);
@@ -87,6 +89,12 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
             env.close();
             throw new StoreFormatException(
                     "store " + dir + " has format " + format + ", this txfs reads format " + FORMAT);
+        }
+        try {
+            this.lock = StoreLock.acquireShared(dir);
+        } catch (RuntimeException e) {
+            env.close();
+            throw e;
         }
     }
 
@@ -358,6 +366,76 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
         });
     }
 
+    @Override
+    public long delete(java.util.Collection<ObjectId> ids) {
+        long freed = 0;
+        List<ObjectId> all = new ArrayList<>(ids);
+        for (int from = 0; from < all.size(); from += 10_000) {
+            List<ObjectId> batch = all.subList(from, Math.min(all.size(), from + 10_000));
+            freed += write(txn -> {
+                long n = 0;
+                for (ObjectId id : batch) {
+                    ByteBuffer k = direct(id.toBytes());
+                    ByteBuffer v = objects.get(txn, k);
+                    if (v != null) {
+                        n += v.remaining();
+                        objects.delete(txn, k);
+                    }
+                }
+                return n;
+            });
+        }
+        env.sync(true);
+        return freed;
+    }
+
+    private static final byte[] SHALLOW = "shallow".getBytes(UTF_8);
+
+    @Override
+    public java.util.Set<ObjectId> shallow() {
+        return read(txn -> {
+            ByteBuffer v = meta.get(txn, key(SHALLOW));
+            java.util.Set<ObjectId> out = new java.util.TreeSet<>();
+            if (v != null) {
+                byte[] b = copy(v);
+                for (int i = 0; i + ObjectId.LENGTH <= b.length; i += ObjectId.LENGTH) {
+                    out.add(ObjectId.fromBytes(b, i));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void addShallow(java.util.Collection<ObjectId> ids) {
+        write(txn -> {
+            ByteBuffer old = meta.get(txn, key(SHALLOW));
+            java.util.Set<ObjectId> all = new java.util.TreeSet<>(ids);
+            if (old != null) {
+                byte[] b = copy(old);
+                for (int i = 0; i + ObjectId.LENGTH <= b.length; i += ObjectId.LENGTH) {
+                    all.add(ObjectId.fromBytes(b, i));
+                }
+            }
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            for (ObjectId id : all) {
+                out.writeBytes(id.toBytes());
+            }
+            meta.put(txn, direct(SHALLOW), direct(out.toByteArray()));
+            return null;
+        });
+        env.sync(true);
+    }
+
+    /**
+     * Runs {@code body} with no other process holding the store open (waiting up to {@code wait}
+     * for them), for garbage collection. Nothing else in this process may use the store meanwhile.
+     */
+    public <T> T exclusive(java.time.Duration wait, java.util.concurrent.Callable<T> body) throws Exception {
+        checkOpen();
+        return lock.exclusive(wait, body);
+    }
+
     /** Overwrites an object's stored bytes without re-hashing: only for corruption tests. */
     public void corruptForTest(ObjectId id, byte[] bytes) {
         write(txn -> objects.put(txn, direct(id.toBytes()), direct(bytes)));
@@ -368,6 +446,7 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
     public void close() {
         if (closed.compareAndSet(false, true)) {
             env.close();
+            lock.release();
         }
     }
 

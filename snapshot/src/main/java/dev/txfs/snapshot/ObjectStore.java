@@ -38,6 +38,18 @@ public interface ObjectStore extends AutoCloseable {
         return out;
     }
 
+    /** Deletes the objects (garbage collection only); returns the bytes they took. Absent ids are skipped. */
+    long delete(java.util.Collection<ObjectId> ids);
+
+    /**
+     * Snapshots whose parents garbage collection removed: history ends at them (log, verify and
+     * gc stop there instead of reporting the parents missing).
+     */
+    java.util.Set<ObjectId> shallow();
+
+    /** Marks snapshots as {@link #shallow}, durably. */
+    void addShallow(java.util.Collection<ObjectId> ids);
+
     /** Objects stored and bytes they take, for reports. */
     StoreStats stats();
 

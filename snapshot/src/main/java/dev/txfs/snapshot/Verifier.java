@@ -39,12 +39,14 @@ public final class Verifier {
 
     private final ObjectStore store;
     private final LongConsumer progress;
+    private final java.util.Set<ObjectId> shallow;
     private final Map<ObjectId, Boolean> seen = new HashMap<>();
     private final Map<ObjectId, Problem> problems = new LinkedHashMap<>();
     private long bytes;
 
     private Verifier(ObjectStore store, LongConsumer progress) {
         this.store = store;
+        this.shallow = store.shallow();
         this.progress = progress;
     }
 
@@ -115,7 +117,9 @@ public final class Verifier {
             }
             try {
                 Snapshot s = Snapshot.decode(raw.get());
-                s.parents().forEach(todo::push);
+                if (!shallow.contains(id)) {
+                    s.parents().forEach(todo::push); // a shallow snapshot's parents went in a gc
+                }
                 root(s.root(), id.shortHex());
             } catch (MalformedObjectException e) {
                 fail(id, "malformed", e.getMessage(), where);

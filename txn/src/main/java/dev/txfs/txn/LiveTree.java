@@ -43,6 +43,8 @@ public final class LiveTree {
     private final Object lock = new Object();
     private final AtomicLong counter = new AtomicLong();
     private ObjectId lastRoot;
+    /** Open transactions, guarded by {@link #lock}. */
+    private final java.util.Set<Transaction> open = new java.util.LinkedHashSet<>();
 
     private LiveTree(ObjectStore store, ObjectId root, LongSupplier clock) {
         this.store = store;
@@ -104,6 +106,24 @@ public final class LiveTree {
     }
 
     /**
+     * What a garbage collection must keep besides the refs, all written out: the live tree's root,
+     * and for each open transaction its tree, its base tree and its base snapshot. The caller holds
+     * {@link #lock()} from this call until the collection has ended, so nothing changes meanwhile.
+     */
+    public List<ObjectId> heldObjects() throws FileSystemException {
+        synchronized (lock) {
+            List<ObjectId> out = new java.util.ArrayList<>();
+            out.add(sync());
+            for (Transaction t : open) {
+                out.add(t.tree().flush());
+                out.add(t.baseRoot());
+                out.add(t.baseSnapshot());
+            }
+            return out;
+        }
+    }
+
+    /**
      * Starts a transaction over the live state as it is now (synced first, so its base is durable and
      * named by a snapshot).
      */
@@ -113,7 +133,7 @@ public final class LiveTree {
             ObjectId root = sync();
             ObjectId baseSnapshot = store.refs().find(REF).orElseThrow();
             long seq = tree.nextSeq();
-            return new Transaction(
+            Transaction t = new Transaction(
                     id,
                     new MutableTree(store, root, clock, counter),
                     root,
@@ -124,6 +144,8 @@ public final class LiveTree {
                     rootPid,
                     rootCommand,
                     message);
+            open.add(t);
+            return t;
         }
     }
 
@@ -154,6 +176,7 @@ public final class LiveTree {
             ObjectId ours = t.tree().flush();
             if (ours.equals(t.baseRoot())) {
                 t.setState(Transaction.State.COMMITTED);
+                open.remove(t);
                 return new CommitResult(null, List.of(), List.of(), 0, System.nanoTime() - start);
             }
             ObjectId theirs = tree.flush();
@@ -182,6 +205,7 @@ public final class LiveTree {
                 tree.reload(m.root(), m.applied().stream().map(Change::segments).toList());
                 lastRoot = m.root();
                 t.setState(Transaction.State.COMMITTED);
+                open.remove(t);
                 return new CommitResult(snap, List.of(), m.applied(), seq, System.nanoTime() - start);
             }
         }
@@ -193,6 +217,7 @@ public final class LiveTree {
             if (t.state() == Transaction.State.OPEN) {
                 t.setState(Transaction.State.ABORTED);
             }
+            open.remove(t);
         }
     }
 
