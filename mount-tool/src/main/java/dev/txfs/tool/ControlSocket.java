@@ -25,6 +25,7 @@ import java.util.logging.Logger;
 final class ControlSocket implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ControlSocket.class.getName());
     private static final int MAX_LINE = 64 * 1024;
+    private static final java.util.regex.Pattern CODED_ERROR = java.util.regex.Pattern.compile("err:(\\d+) (.*)");
 
     private final Path path;
     private final ServerSocketChannel server;
@@ -110,6 +111,15 @@ final class ControlSocket implements AutoCloseable {
             }
             if (reply.startsWith("ok")) {
                 return reply.length() > 3 ? reply.substring(3) : "";
+            }
+            java.util.regex.Matcher coded = CODED_ERROR.matcher(reply);
+            if (coded.matches()) { // "err:CODE message": a failure with its exit code
+                int code = Integer.parseInt(coded.group(1));
+                ExitCode exit = java.util.Arrays.stream(ExitCode.values())
+                        .filter(c -> c.code == code)
+                        .findFirst()
+                        .orElse(ExitCode.FAILED);
+                throw new ToolException(exit, coded.group(2));
             }
             throw new ToolException(ExitCode.FAILED, reply.startsWith("err ") ? reply.substring(4) : reply);
         }

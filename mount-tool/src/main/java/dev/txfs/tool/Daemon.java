@@ -153,7 +153,11 @@ final class Daemon {
     private static String handle(String request, LiveTree live, LmdbObjectStore store, Path mountpoint) {
         try {
             if (request.startsWith("gc ")) {
-                return "ok " + GcCommand.collectServing(request.substring(3), live, store);
+                try {
+                    return "ok " + GcCommand.collectServing(request.substring(3), live, store);
+                } catch (ToolException e) {
+                    return "err:" + e.exitCode().code + " " + e.getMessage();
+                }
             }
             if (request.equals("sync")) {
                 return "ok " + live.sync();
