@@ -40,6 +40,8 @@ final class TxfsCommand {
         v.put("checkout", CheckoutCommand::new);
         v.put("log", LogCommand::new);
         v.put("show", ShowCommand::new);
+        v.put("diff", DiffCommand::new);
+        v.put("tag", TagCommand::new);
         v.put("verify", VerifyCommand::new);
         v.put("mount", MountCommand::new);
         v.put("umount", UmountCommand::new);
