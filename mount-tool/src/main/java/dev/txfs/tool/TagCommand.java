@@ -22,8 +22,8 @@ import picocli.CommandLine.Parameters;
 @Command(
         name = "tag",
         description = {
-            "txfs tag NAME ID: name snapshot ID with the ref tags/NAME (refuses to move an existing tag "
-                    + "without --force).",
+            "Name a snapshot with a tag (the ref tags/NAME), list the tags, or delete one.",
+            "txfs tag NAME ID: tag snapshot ID (refuses to move an existing tag without --force).",
             "txfs tag [--list] [--json]: list the tags. txfs tag -d NAME: delete a tag.",
             "A tag is accepted wherever a snapshot is named, as NAME or tags/NAME.",
             "NAME: letters, digits, '_', '.', '-', and '/' between parts; no part starting with '.' or '-', "

@@ -24,7 +24,8 @@ import picocli.CommandLine.ScopeType;
         footer = {
             "  --store DIR, else $TXFS_STORE, else /var/lib/txfs for root,",
             "  else $XDG_DATA_HOME/txfs or ~/.local/share/txfs (created on first use).",
-            "%nSnapshots are named by a ref (HEAD, ...), a full id or a unique id prefix (4+ hex digits)."
+            "%nSnapshots are named by a ref (HEAD, live, tags/v1, ...), a tag's name (v1), a full id",
+            "or a unique id prefix (4+ hex digits; an ambiguous one lists its matches and exits 2)."
         },
         // The verbs are added by Main (see VERBS), only the one a run needs when it can tell.
         subcommands = {})
