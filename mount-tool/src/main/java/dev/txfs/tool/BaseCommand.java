@@ -44,17 +44,21 @@ abstract class BaseCommand implements Callable<Integer> {
     }
 
     /**
-     * The snapshot {@code spec} names (ref, full id or unique prefix). Unknown names exit with
-     * {@link ExitCode#NOT_FOUND}; ambiguous or malformed ones with {@link ExitCode#USAGE}.
+     * The snapshot {@code spec} names (ref, tag, full id or unique prefix; see {@link
+     * Snapshots#resolve}). Unknown names exit with {@link ExitCode#NOT_FOUND}; ambiguous or
+     * malformed ones with {@link ExitCode#USAGE}.
      */
     static ObjectId resolve(ObjectStore store, String spec) {
         try {
             return Snapshots.resolve(store, spec);
+        } catch (Snapshots.NotFoundException e) {
+            throw new ToolException(ExitCode.NOT_FOUND, e.getMessage(), e);
         } catch (TxfsException e) {
-            // Snapshots.resolve throws one exception type for every case: tell them apart by message.
-            String m = String.valueOf(e.getMessage());
-            boolean notFound = m.startsWith("no ref or snapshot named");
-            throw new ToolException(notFound ? ExitCode.NOT_FOUND : ExitCode.USAGE, m, e);
+            // ambiguous prefix, too short, empty; a damaged store raises its own types (STORE)
+            if (Errors.exitCodeOf(e) == ExitCode.STORE) {
+                throw e;
+            }
+            throw new ToolException(ExitCode.USAGE, e.getMessage(), e);
         }
     }
 }

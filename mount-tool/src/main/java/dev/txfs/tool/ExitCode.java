@@ -11,8 +11,8 @@ package dev.txfs.tool;
  * 0     success
  * 1     failure: verify found damage, or the operation failed
  * 2     bad usage or invalid input (unknown option, missing argument, ambiguous id prefix,
- *       invalid ref name, non-empty checkout target)
- * 3     not found: unknown snapshot or ref, missing directory or file
+ *       invalid ref or tag name, existing tag without --force, non-empty checkout target)
+ * 3     not found: unknown snapshot, ref or tag, missing directory or file
  * 4     store problem: not a store, a newer store format, store full, a missing or damaged object
  * 5     I/O error reading or writing files outside the store
  * 6     commit conflict: the same paths changed in the transaction and outside it; the

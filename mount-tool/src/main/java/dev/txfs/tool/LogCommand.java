@@ -1,5 +1,6 @@
 package dev.txfs.tool;
 
+import dev.txfs.snapshot.Json;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
@@ -19,7 +20,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code txfs log [SNAPSHOT]}: a snapshot and its ancestors, newest first. */
-@Command(name = "log", description = "Show a snapshot (default HEAD) and its ancestors, newest first.")
+@Command(
+        name = "log",
+        description = {
+            "Show a snapshot (default HEAD) and its ancestors, newest first: id, refs, parents, author, "
+                    + "time (UTC) and message.",
+            "SNAPSHOT may be a ref (HEAD, live, a tag), a full id or a unique id prefix."
+        })
 final class LogCommand extends BaseCommand {
     @Parameters(
             index = "0",
@@ -38,10 +45,21 @@ final class LogCommand extends BaseCommand {
     @Option(names = "--oneline", description = "One line per snapshot: short id, time, first line of the message.")
     boolean oneline;
 
+    @Option(
+            names = "--json",
+            description = "One JSON array of objects: id, tree, parents, time_ns, time, author, message, refs.")
+    boolean json;
+
     private record Item(ObjectId id, Snapshot snapshot) {}
 
     @Override
     public Integer call() {
+        if (maxCount != null && maxCount < 0) {
+            throw new ToolException(ExitCode.USAGE, "-n must be 0 or more, got " + maxCount);
+        }
+        if (json && oneline) {
+            throw new ToolException(ExitCode.USAGE, "--json and --oneline do not go together");
+        }
         try (LmdbObjectStore store = openStore()) {
             if (snapshot.equals(Snapshots.HEAD)
                     && store.refs().find(Snapshots.HEAD).isEmpty()) {
@@ -55,10 +73,16 @@ final class LogCommand extends BaseCommand {
             queue.add(new Item(start, Snapshots.load(store, start)));
             seen.add(start);
             PrintWriter out = out();
+            Json array = new Json().beginArray();
             int shown = 0;
             while (!queue.isEmpty() && (maxCount == null || shown < maxCount)) {
                 Item it = queue.poll();
-                print(out, it, names.getOrDefault(it.id(), List.of()), shown > 0);
+                List<String> refs = names.getOrDefault(it.id(), List.of());
+                if (json) {
+                    json(array, it.id(), it.snapshot(), refs);
+                } else {
+                    print(out, it, refs, shown > 0);
+                }
                 shown++;
                 for (ObjectId p : it.snapshot().parents()) {
                     if (seen.add(p)) {
@@ -66,9 +90,32 @@ final class LogCommand extends BaseCommand {
                     }
                 }
             }
+            if (json) {
+                out.println(array.endArray());
+            }
             out.flush();
         }
         return ExitCode.OK.code;
+    }
+
+    /**
+     * A snapshot as {@code log --json} and {@code show --json} print it; leaves the object open for
+     * more members.
+     */
+    static Json jsonFields(Json w, ObjectId id, Snapshot s, List<String> refs) {
+        w.beginObject().field("id", id.toHex()).field("tree", s.root().toHex());
+        w.name("parents").beginArray();
+        s.parents().forEach(p -> w.value(p.toHex()));
+        w.endArray();
+        w.field("time_ns", s.timeNs()).field("time", Times.iso(s.timeNs()));
+        w.field("author", s.author()).field("message", s.message());
+        w.name("refs").beginArray();
+        refs.forEach(w::value);
+        return w.endArray();
+    }
+
+    private static void json(Json w, ObjectId id, Snapshot s, List<String> refs) {
+        jsonFields(w, id, s, refs).endObject();
     }
 
     static Map<ObjectId, List<String>> refNames(ObjectStore store) {

@@ -2,6 +2,7 @@ package dev.txfs.tool;
 
 import dev.txfs.snapshot.Directories;
 import dev.txfs.snapshot.EntryKind;
+import dev.txfs.snapshot.Json;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
@@ -13,13 +14,23 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code txfs show SNAPSHOT}: a snapshot's fields, its tree id and what the tree holds. */
 @Command(name = "show", description = "Show a snapshot: id, tree id, parents, author, date, message and counts.")
 final class ShowCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "SNAPSHOT", description = "A ref, a snapshot id or a unique id prefix.")
+    @Parameters(
+            index = "0",
+            paramLabel = "SNAPSHOT",
+            description = "A ref (HEAD, live, a tag), a snapshot id or a unique id prefix.")
     String snapshot;
+
+    @Option(
+            names = "--json",
+            description = "One JSON object: the fields of log --json, and counts (files, directories, symlinks, "
+                    + "others, link_groups, link_names, bytes).")
+    boolean json;
 
     /** Names and bytes in a tree. */
     static final class Counts {
@@ -47,6 +58,16 @@ final class ShowCommand extends BaseCommand {
             s.parents().forEach(p -> parents.add(p.toHex()));
             List<String> refs = LogCommand.refNames(store).getOrDefault(id, List.of());
             PrintWriter out = out();
+            if (json) {
+                Json w = LogCommand.jsonFields(new Json(), id, s, refs);
+                w.name("counts").beginObject();
+                w.field("files", c.files).field("directories", c.directories).field("symlinks", c.symlinks);
+                w.field("others", c.others).field("link_groups", c.linkGroups).field("link_names", c.linkNames);
+                w.field("bytes", c.bytes).endObject();
+                out.println(w.endObject());
+                out.flush();
+                return ExitCode.OK.code;
+            }
             out.println("snapshot  " + id.toHex());
             out.println("tree      " + s.root().toHex());
             out.println("parents   " + (parents.isEmpty() ? "(none)" : String.join(" ", parents)));
@@ -78,6 +99,13 @@ final class ShowCommand extends BaseCommand {
                 }
             }
         }
+        return c;
+    }
+
+    /** The counts of the tree {@code tree} and everything below it (hard links: not counted). */
+    static Counts countTree(ObjectStore store, ObjectId tree) {
+        Counts c = new Counts();
+        countTree(store, tree, c);
         return c;
     }
 

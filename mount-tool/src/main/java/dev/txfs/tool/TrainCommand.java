@@ -35,16 +35,26 @@ final class TrainCommand extends BaseCommand {
             String source = tmp.resolve("src").toString();
             String[][] runs = {
                 {"--store", store, "init"},
-                {"--store", store, "snapshot", "--from-dir", source, "-v"},
+                {"--store", store, "snapshot", "--from-dir", source, "-v", "--ref", "tags/first"},
                 {"--store", store, "snapshot", "--from-dir", source},
                 {"--store", store, "log"},
+                {"--store", store, "log", "--json"},
                 {"--store", store, "show", "HEAD"},
+                {"--store", store, "show", "--json", "HEAD"},
+                {"--store", store, "tag", "train", "HEAD"},
+                {"--store", store, "tag", "--list"},
+                {"--store", store, "diff", "--stat", "first", "train"},
+                {"--store", store, "diff", "--json", "--stat", "HEAD", "tags/train"},
+                {"--store", store, "tag", "-d", "train"},
                 {"--store", store, "verify"},
                 {"--store", store, "checkout", "HEAD", tmp.resolve("out").toString(), "-v"},
                 {"--store", store, "show", "nosuchsnapshot"},
                 {"help", "snapshot"},
             };
             for (String[] args : runs) {
+                if (args.length > 3 && args[2].equals("snapshot") && !args[args.length - 1].equals("tags/first")) {
+                    Files.writeString(src.resolve("changed"), "so that diff has something to show");
+                }
                 CommandLine cmd = Main.newCommandLine(new StoreLocator(Map.of(), -1, tmp), false);
                 cmd.setOut(new PrintWriter(new StringWriter()));
                 cmd.setErr(new PrintWriter(new StringWriter()));

@@ -24,7 +24,8 @@ import picocli.CommandLine.ScopeType;
         footer = {
             "  --store DIR, else $TXFS_STORE, else /var/lib/txfs for root,",
             "  else $XDG_DATA_HOME/txfs or ~/.local/share/txfs (created on first use).",
-            "%nSnapshots are named by a ref (HEAD, ...), a full id or a unique id prefix (4+ hex digits)."
+            "%nSnapshots are named by a ref (HEAD, live, tags/v1, ...), a tag's name (v1), a full id",
+            "or a unique id prefix (4+ hex digits; an ambiguous one lists its matches and exits 2)."
         },
         // The verbs are added by Main (see VERBS), only the one a run needs when it can tell.
         subcommands = {})
@@ -40,6 +41,8 @@ final class TxfsCommand {
         v.put("checkout", CheckoutCommand::new);
         v.put("log", LogCommand::new);
         v.put("show", ShowCommand::new);
+        v.put("diff", DiffCommand::new);
+        v.put("tag", TagCommand::new);
         v.put("verify", VerifyCommand::new);
         v.put("gc", GcCommand::new);
         v.put("mount", MountCommand::new);

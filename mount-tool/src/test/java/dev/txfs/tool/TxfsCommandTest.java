@@ -13,8 +13,6 @@ import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.Root;
 import dev.txfs.snapshot.Snapshots;
 import dev.txfs.snapshot.TreeEntry;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,55 +22,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-class TxfsCommandTest {
-    @TempDir
-    Path tmp;
-
-    private Path store;
+class TxfsCommandTest extends CliTestBase {
     private Path src;
     private final Posix posix = Posix.get();
 
-    /** What one run printed. */
-    record Run(int exit, String out, String err) {
-        List<String> errLines() {
-            return err.lines().toList();
-        }
-    }
-
-    /** Lets a test reach the command object before it runs (e.g. to set a clock). */
-    interface Setup {
-        void apply(CommandLine cmd);
-    }
-
-    private Run run(String... args) {
-        return run(cmd -> {}, new StoreLocator(Map.of(), 1000, tmp.resolve("home")), args);
-    }
-
-    private Run run(Setup setup, StoreLocator locator, String... args) {
-        CommandLine cmd = Main.newCommandLine(locator, false);
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cmd.setOut(new PrintWriter(out));
-        cmd.setErr(new PrintWriter(err));
-        setup.apply(cmd);
-        int exit = cmd.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
-
-    private Run inStore(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--store";
-        all[1] = store.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        return run(all);
-    }
-
     @BeforeEach
     void setUp() throws Exception {
-        store = tmp.resolve("store");
         src = tmp.resolve("src");
         Files.createDirectories(src.resolve("d/e"));
         Files.writeString(src.resolve("hello"), "hello\n");

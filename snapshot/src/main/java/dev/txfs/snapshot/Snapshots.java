@@ -49,21 +49,26 @@ public final class Snapshots {
     }
 
     /**
-     * The snapshot {@code spec} names: a ref name, a full id, or a unique prefix of a snapshot id
-     * (at least {@value #MIN_PREFIX} hex digits). Errors say which of these failed and why.
+     * The snapshot {@code spec} names, tried in this order: a ref name ({@code HEAD}, {@code live},
+     * {@code tags/v1}, {@code boot/default}), a tag's short name ({@code v1} for {@code tags/v1}), a
+     * full id, or a unique prefix of a snapshot id (at least {@value #MIN_PREFIX} hex digits; only
+     * snapshot objects count). A ref whose name looks like hex wins over an id prefix.
+     *
+     * @throws NotFoundException when nothing has that name
+     * @throws AmbiguousPrefixException when the prefix matches several snapshots (it lists them)
+     * @throws TxfsException for an empty spec or a prefix that is too short
      */
     public static ObjectId resolve(ObjectStore store, String spec) {
         if (spec == null || spec.isEmpty()) {
             throw new TxfsException("empty snapshot name");
         }
-        Optional<ObjectId> ref =
-                RefStore.NAME.matcher(spec).matches() ? store.refs().find(spec) : Optional.empty();
+        Optional<ObjectId> ref = findRef(store, spec);
         if (ref.isPresent()) {
             return ref.get();
         }
-        String hex = spec.toLowerCase();
+        String hex = spec.toLowerCase(java.util.Locale.ROOT);
         if (!ObjectId.isHex(hex) || hex.length() > 2 * ObjectId.LENGTH) {
-            throw new TxfsException("no ref or snapshot named '" + spec + "'");
+            throw new NotFoundException(spec);
         }
         if (hex.length() < MIN_PREFIX) {
             throw new TxfsException(
@@ -77,13 +82,63 @@ public final class Snapshots {
             }
         }
         if (matches.isEmpty()) {
-            throw new TxfsException("no ref or snapshot named '" + spec + "'");
+            throw new NotFoundException(spec);
         }
         if (matches.size() > 1) {
-            StringBuilder sb = new StringBuilder("ambiguous snapshot id prefix '" + spec + "': matches");
-            matches.stream().limit(5).forEach(m -> sb.append(' ').append(m.shortHex()));
-            throw new TxfsException(sb.toString());
+            throw new AmbiguousPrefixException(spec, matches);
         }
         return matches.get(0);
+    }
+
+    /** The ref {@code spec} names as a full ref name, else as a tag's short name. */
+    private static Optional<ObjectId> findRef(ObjectStore store, String spec) {
+        if (!RefStore.NAME.matcher(spec).matches()) {
+            return Optional.empty();
+        }
+        Optional<ObjectId> exact = store.refs().find(spec);
+        if (exact.isPresent() || spec.startsWith(TAGS)) {
+            return exact;
+        }
+        return store.refs().find(TAGS + spec);
+    }
+
+    /** The prefix of tag refs: {@code txfs tag v1 ID} sets {@code tags/v1}. */
+    public static final String TAGS = "tags/";
+
+    /** Nothing (no ref, tag or snapshot id) has the name a user gave. */
+    public static final class NotFoundException extends TxfsException {
+        public NotFoundException(String spec) {
+            super("no ref or snapshot named '" + spec + "'");
+        }
+    }
+
+    /** An id prefix that several snapshots share; the message lists them. */
+    public static final class AmbiguousPrefixException extends TxfsException {
+        /** Candidates named in the message; the rest are counted. */
+        static final int LISTED = 10;
+
+        private final List<ObjectId> candidates;
+
+        public AmbiguousPrefixException(String spec, List<ObjectId> candidates) {
+            super(message(spec, candidates));
+            this.candidates = List.copyOf(candidates);
+        }
+
+        public List<ObjectId> candidates() {
+            return candidates;
+        }
+
+        private static String message(String spec, List<ObjectId> candidates) {
+            StringBuilder sb = new StringBuilder("ambiguous snapshot id prefix '")
+                    .append(spec)
+                    .append("': ")
+                    .append(candidates.size())
+                    .append(" snapshots match:");
+            candidates.stream().limit(LISTED).forEach(m -> sb.append(' ').append(m.shortHex()));
+            if (candidates.size() > LISTED) {
+                sb.append(" and ").append(candidates.size() - LISTED).append(" more");
+            }
+            return sb.append(" (give more digits)").toString();
+        }
     }
 }

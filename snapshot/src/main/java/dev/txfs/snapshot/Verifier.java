@@ -5,10 +5,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.LongConsumer;
 
 /**
@@ -16,17 +18,23 @@ import java.util.function.LongConsumer;
  * blobs, chunks) and reports each damaged or missing one with the paths that use it.
  *
  * <p>Each object is hashed once; an object found damaged collects up to {@link #MAX_PATHS} paths,
- * from every place it is met. A sound subtree met again is not walked again.
+ * from every place it is met, in every snapshot. A sound subtree met again is walked again only
+ * when something below it is damaged (it is "tainted"), so a healthy store costs one visit per
+ * object and a damaged one O(damaged objects × paths that reach them) more.
  */
 public final class Verifier {
     static final int MAX_PATHS = 10;
 
-    /** One damaged or missing object. */
-    public record Problem(ObjectId id, String kind, String detail, List<String> paths) {
+    /**
+     * One damaged or missing object: {@code paths} that use it, each as {@code SNAPSHOT:PATH}
+     * (the snapshot's short id; a directory's path ends in '/'), or {@code ref NAME} for a snapshot
+     * object itself; at most {@link #MAX_PATHS}, {@code morePaths} counts the rest.
+     */
+    public record Problem(ObjectId id, String kind, String detail, List<String> paths, long morePaths) {
         @Override
         public String toString() {
             return kind + " " + id + (detail.isEmpty() ? "" : " (" + detail + ")") + " used by "
-                    + String.join(", ", paths);
+                    + String.join(", ", paths) + (morePaths == 0 ? "" : " and " + morePaths + " more");
         }
     }
 
@@ -42,6 +50,14 @@ public final class Verifier {
     private final java.util.Set<ObjectId> shallow;
     private final Map<ObjectId, Boolean> seen = new HashMap<>();
     private final Map<ObjectId, Problem> problems = new LinkedHashMap<>();
+    /** Paths beyond {@link #MAX_PATHS} per damaged object, counted. */
+    private final Map<ObjectId, Long> morePaths = new HashMap<>();
+    /**
+     * Sound trees, roots and blobs with a damaged object below them. Met again from another
+     * snapshot or path, they are walked again so the problem names that path too; clean ones are not.
+     */
+    private final Set<ObjectId> tainted = new HashSet<>();
+
     private long bytes;
 
     private Verifier(ObjectStore store, LongConsumer progress) {
@@ -67,7 +83,12 @@ public final class Verifier {
     }
 
     private Report report() {
-        return new Report(seen.size(), bytes, List.copyOf(problems.values()));
+        List<Problem> out = new ArrayList<>();
+        for (Problem p : problems.values()) {
+            out.add(new Problem(
+                    p.id(), p.kind(), p.detail(), List.copyOf(p.paths()), morePaths.getOrDefault(p.id(), 0L)));
+        }
+        return new Report(seen.size(), bytes, List.copyOf(out));
     }
 
     /** The object's bytes if present and sound; records a problem (with {@code path}) otherwise. */
@@ -76,8 +97,12 @@ public final class Verifier {
         if (ok != null) {
             if (!ok) {
                 List<String> paths = problems.get(id).paths();
-                if (paths.size() < MAX_PATHS && !paths.contains(path)) {
-                    paths.add(path);
+                if (!paths.contains(path)) {
+                    if (paths.size() < MAX_PATHS) {
+                        paths.add(path);
+                    } else {
+                        morePaths.merge(id, 1L, Long::sum);
+                    }
                 }
             }
             return Optional.empty();
@@ -103,7 +128,7 @@ public final class Verifier {
         seen.put(id, false);
         List<String> paths = new ArrayList<>();
         paths.add(path);
-        problems.put(id, new Problem(id, kind, detail, paths));
+        problems.put(id, new Problem(id, kind, detail, paths, 0));
     }
 
     private void snapshotChain(ObjectId start, String where) {
@@ -127,46 +152,74 @@ public final class Verifier {
         }
     }
 
-    private void root(ObjectId id, String snapshot) {
+    /**
+     * The object if it must be walked now: met for the first time and sound, or met before, sound
+     * and {@link #tainted} (a damaged object lies below it, and this new path must be named too).
+     * Empty when it is damaged (the problem gets {@code path}) or sound, met before and clean.
+     */
+    private Optional<byte[]> visit(ObjectId id, String path) {
+        if (Boolean.TRUE.equals(seen.get(id))) {
+            return tainted.contains(id) ? store.find(id) : Optional.empty();
+        }
+        return check(id, path);
+    }
+
+    /** Whether {@code id} is damaged itself (after a {@link #visit} that returned empty). */
+    private boolean damaged(ObjectId id) {
+        return !Boolean.TRUE.equals(seen.get(id));
+    }
+
+    /** Walks a snapshot's Root; returns whether anything below it is damaged. */
+    private boolean root(ObjectId id, String snapshot) {
         String where = snapshot + ":/";
-        Optional<byte[]> raw = check(id, where);
+        Optional<byte[]> raw = visit(id, where);
         if (raw.isEmpty()) {
-            return;
+            return damaged(id);
         }
         try {
             Root root = Root.decode(raw.get());
-            directory(root.dir().tree(), snapshot + ":", 0);
+            boolean bad = directory(root.dir().tree(), snapshot + ":", 0);
             if (root.links() != null) {
-                directory(root.links().id(), snapshot + ":(link table)", 0);
+                bad |= directory(root.links().id(), snapshot + ":(link table)", 0);
             }
+            return taint(id, bad);
         } catch (MalformedObjectException e) {
             fail(id, "malformed", e.getMessage(), where);
+            return true;
         }
     }
 
-    private void directory(ObjectId id, String path, int depth) {
-        Optional<byte[]> raw = check(id, path.isEmpty() ? "/" : path + "/");
+    private boolean taint(ObjectId id, boolean bad) {
+        if (bad) {
+            tainted.add(id);
+        }
+        return bad;
+    }
+
+    private boolean directory(ObjectId id, String path, int depth) {
+        Optional<byte[]> raw = visit(id, path.isEmpty() ? "/" : path + "/");
         if (raw.isEmpty()) {
-            return;
+            return damaged(id);
         }
         TreeNode node;
         try {
             node = TreeCodec.decodeNode(raw.get());
         } catch (MalformedObjectException e) {
             fail(id, "malformed", e.getMessage(), path + "/");
-            return;
+            return true;
         }
         if (!node.isLeaf() && node.depth != depth) {
             fail(id, "malformed", "node at depth " + depth + " says depth " + node.depth, path + "/");
-            return;
+            return true;
         }
+        boolean bad = false;
         if (!node.isLeaf()) {
             for (TreeNode.Child c : node.children) {
                 if (c != null) {
-                    directory(c.id(), path, depth + 1);
+                    bad |= directory(c.id(), path, depth + 1);
                 }
             }
-            return;
+            return taint(id, bad);
         }
         for (TreeEntry e : node.entries) {
             String child = path + "/" + new String(e.nameRef(), StandardCharsets.UTF_8);
@@ -174,46 +227,46 @@ public final class Verifier {
                 String snap = path.substring(0, path.indexOf(':') + 1);
                 if (e.kind() == EntryKind.FILE) {
                     for (byte[] p : e.linkPaths()) {
-                        content(e.content(), snap + new String(p, StandardCharsets.UTF_8));
+                        bad |= content(e.content(), snap + new String(p, StandardCharsets.UTF_8));
                     }
                     continue;
                 }
                 child = snap + new String(e.linkPaths().get(0), StandardCharsets.UTF_8);
             }
             switch (e.kind()) {
-                case DIRECTORY -> directory(e.tree(), child, 0);
-                case FILE -> content(e.content(), child);
+                case DIRECTORY -> bad |= directory(e.tree(), child, 0);
+                case FILE -> bad |= content(e.content(), child);
                 default -> {}
             }
         }
+        return taint(id, bad);
     }
 
-    private void content(Content c, String path) {
+    private boolean content(Content c, String path) {
         if (c.isInline()) {
-            return;
+            return false;
         }
         if (!c.isBlob()) {
-            chunk(c.id(), c.size(), path);
-            return;
+            return chunk(c.id(), c.size(), path);
         }
-        Optional<byte[]> raw = check(c.id(), path);
-        if (raw.isEmpty() && Boolean.TRUE.equals(seen.get(c.id()))) {
-            raw = store.find(c.id()); // sound and met before: its damaged chunks get this path too
-        }
+        Optional<byte[]> raw = visit(c.id(), path);
         if (raw.isEmpty()) {
-            return;
+            return damaged(c.id());
         }
         try {
             Blob blob = Blob.decode(raw.get());
+            boolean bad = false;
             for (Blob.ChunkRef ref : blob.chunks()) {
-                chunk(ref.id(), ref.length(), path);
+                bad |= chunk(ref.id(), ref.length(), path);
             }
+            return taint(c.id(), bad);
         } catch (MalformedObjectException e) {
             fail(c.id(), "malformed", e.getMessage(), path);
+            return true;
         }
     }
 
-    private void chunk(ObjectId id, long length, String path) {
+    private boolean chunk(ObjectId id, long length, String path) {
         Optional<byte[]> raw = check(id, path);
         if (raw.isPresent() && raw.get().length - Chunks.DATA_OFFSET != length) {
             fail(
@@ -221,6 +274,8 @@ public final class Verifier {
                     "malformed",
                     "chunk is " + (raw.get().length - Chunks.DATA_OFFSET) + " bytes, expected " + length,
                     path);
+            return true;
         }
+        return damaged(id);
     }
 }

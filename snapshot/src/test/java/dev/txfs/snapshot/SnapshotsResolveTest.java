@@ -104,8 +104,11 @@ final class SnapshotsResolveTest {
         String prefix = idA.toHex().substring(0, 4);
         assertEquals(prefix, idB.toHex().substring(0, 4));
 
-        String message = error(prefix);
-        assertTrue(message.contains("ambiguous"), message);
+        Snapshots.AmbiguousPrefixException e =
+                assertThrows(Snapshots.AmbiguousPrefixException.class, () -> Snapshots.resolve(store, prefix));
+        assertEquals(List.of(idA, idB).stream().sorted().toList(), e.candidates());
+        String message = e.getMessage();
+        assertTrue(message.startsWith("ambiguous snapshot id prefix '" + prefix + "': 2 snapshots match:"), message);
         assertTrue(message.contains(idA.shortHex()) && message.contains(idB.shortHex()), message);
         // a longer prefix picks one
         int n = 4;
@@ -128,8 +131,42 @@ final class SnapshotsResolveTest {
         if (first.toHex().startsWith(spec)) {
             return; // astronomically unlikely
         }
-        String message = error(spec);
+        String message = assertThrows(Snapshots.NotFoundException.class, () -> Snapshots.resolve(store, spec))
+                .getMessage();
         assertEquals("no ref or snapshot named '" + spec + "'", message);
+    }
+
+    @Test
+    void resolve_whenSpecIsATagsShortName_returnsTheTaggedSnapshot() {
+        ObjectId other = put(snapshot("tagged").encode());
+        assertTrue(store.refs().compareAndSet("tags/v1", null, other));
+        assertTrue(store.refs().compareAndSet("tags/rel/2.0", null, first));
+        assertEquals(other, Snapshots.resolve(store, "v1"));
+        assertEquals(other, Snapshots.resolve(store, "tags/v1"));
+        assertEquals(first, Snapshots.resolve(store, "rel/2.0"));
+        // a ref of that exact name wins over the tag
+        assertTrue(store.refs().compareAndSet("v1", null, first));
+        assertEquals(first, Snapshots.resolve(store, "v1"));
+        // no tags/tags/ lookups
+        assertThrows(Snapshots.NotFoundException.class, () -> Snapshots.resolve(store, "tags/rel"));
+    }
+
+    @Test
+    void resolve_whenManySnapshotsShareThePrefix_listsTenAndCountsTheRest() {
+        List<ObjectId> same = new ArrayList<>();
+        String prefix = first.toHex().substring(0, 4);
+        for (int i = 0; same.size() < 12; i++) {
+            Snapshot s = snapshot("many " + i);
+            if (ObjectId.hash(s.encode()).toHex().startsWith(prefix)) {
+                same.add(put(s.encode()));
+            }
+        }
+        Snapshots.AmbiguousPrefixException e =
+                assertThrows(Snapshots.AmbiguousPrefixException.class, () -> Snapshots.resolve(store, prefix));
+        assertEquals(13, e.candidates().size());
+        assertTrue(e.getMessage().contains(": 13 snapshots match:"), e.getMessage());
+        assertTrue(e.getMessage().endsWith(" and 3 more (give more digits)"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
     }
 
     @Test

@@ -143,6 +143,51 @@ final class VerifierTest {
         assertTrue(p.toString().contains(last.toHex()), p.toString());
     }
 
+    /**
+     * A later snapshot that changed another file shares /dir with the first. The damaged chunk
+     * below /dir must be named in both snapshots, though verify walks a sound subtree only once.
+     */
+    @Test
+    void verify_whenTwoSnapshotsShareTheDamagedSubtree_namesThePathInEachSnapshot() {
+        ObjectId root2;
+        try (ObjectWriter w = store.newWriter()) {
+            TreeRef top = Directories.write(
+                    w, List.of(file("a.txt", Content.inline(utf8("changed\n"))), directory("dir", dir)));
+            root2 = HardLinks.writeRoot(w, directory("", top), List.of());
+        }
+        ObjectId second = Snapshots.record(store, Snapshots.HEAD, root2, "tester", "second", () -> 2L);
+        ObjectId last = chunks(part).get(chunks(part).size() - 1).id();
+        damage(last);
+
+        Verifier.Problem p = onlyProblem(verify());
+
+        assertEquals(last, p.id());
+        assertEquals(
+                List.of(at + "/dir/sub/part.bin", second.shortHex() + ":/dir/sub/part.bin").stream()
+                        .sorted()
+                        .toList(),
+                p.paths().stream().sorted().toList());
+        assertTrue(p.toString().contains(second.shortHex() + ":/dir/sub/part.bin"), p.toString());
+    }
+
+    @Test
+    void verify_whenManySnapshotsShareTheDamagedTree_namesTenAndCountsTheRest() {
+        ObjectId root = Snapshots.load(store, snapshot).root();
+        for (int i = 2; i <= 12; i++) {
+            long t = i;
+            Snapshots.record(store, Snapshots.HEAD, root, "tester", "again " + i, () -> t);
+        }
+        damage(part.id());
+
+        Verifier.Problem p = onlyProblem(verify());
+
+        assertEquals(Verifier.MAX_PATHS, p.paths().size(), p.paths().toString());
+        assertEquals(2, p.morePaths());
+        assertTrue(p.toString().endsWith(" and 2 more"), p.toString());
+        Verifier.Report healthy = Verifier.verify(new InMemoryObjectStore(), n -> {});
+        assertTrue(healthy.clean());
+    }
+
     @Test
     void verify_whenATreeNodeIsMissing_reportsItMissingWithTheDirectoryPath() {
         store.remove(sub.id());
