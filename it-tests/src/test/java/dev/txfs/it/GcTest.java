@@ -106,8 +106,10 @@ class GcTest extends TransactionItBase {
         }
         Result r = gc("--keep-last", "2").ok();
         assertTrue(r.out().matches("(?s)freed \\d+ of \\d+ objects .*pruned [1-9]\\d*;.*"), r.out());
-        String show = txfs("--store", store.toString(), "show", last).ok().out();
-        assertTrue(show.contains("gc round 3"), show);
+        String log =
+                txfs("--store", store.toString(), "log", "--oneline", last).ok().out();
+        assertEquals(2, log.lines().count(), "log ends where the kept history ends: " + log);
+        assertTrue(log.contains("gc round 3") && log.contains("gc round 2"), log);
         assertEquals(1L << 20, Files.size(d.resolve("v0")), "the live tree keeps every file");
     }
 

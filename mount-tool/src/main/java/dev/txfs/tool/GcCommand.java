@@ -1,6 +1,7 @@
 package dev.txfs.tool;
 
 import dev.txfs.snapshot.GarbageCollector;
+import dev.txfs.snapshot.Json;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.TxfsException;
@@ -143,10 +144,15 @@ final class GcCommand extends BaseCommand {
         }
         long ms = Long.parseLong(f[6]) / 1_000_000;
         if (json) {
-            out().printf(
-                            "{\"objects_before\":%s,\"objects_freed\":%s,\"bytes_freed\":%s,\"snapshots_kept\":%s,"
-                                    + "\"snapshots_pruned\":%s,\"elapsed_ms\":%d}%n",
-                            f[0], f[1], f[2], f[3], f[4], ms);
+            out().println(new Json()
+                    .beginObject()
+                    .field("objects_before", Long.parseLong(f[0]))
+                    .field("objects_freed", Long.parseLong(f[1]))
+                    .field("bytes_freed", Long.parseLong(f[2]))
+                    .field("snapshots_kept", Long.parseLong(f[3]))
+                    .field("snapshots_pruned", Long.parseLong(f[4]))
+                    .field("elapsed_ms", ms)
+                    .endObject());
         } else {
             out().printf(
                             "freed %s of %s objects (%s); kept %s snapshots, pruned %s; %d ms%n",

@@ -74,6 +74,7 @@ final class LogCommand extends BaseCommand {
             seen.add(start);
             PrintWriter out = out();
             Json array = new Json().beginArray();
+            Set<ObjectId> shallow = store.shallow();
             int shown = 0;
             while (!queue.isEmpty() && (maxCount == null || shown < maxCount)) {
                 Item it = queue.poll();
@@ -84,6 +85,9 @@ final class LogCommand extends BaseCommand {
                     print(out, it, refs, shown > 0);
                 }
                 shown++;
+                if (shallow.contains(it.id())) {
+                    continue; // history ends here: gc pruned what came before
+                }
                 for (ObjectId p : it.snapshot().parents()) {
                     if (seen.add(p)) {
                         queue.add(new Item(p, Snapshots.load(store, p)));
