@@ -47,6 +47,7 @@ final class TrainCommand extends BaseCommand {
                 {"--store", store, "diff", "--json", "--stat", "HEAD", "tags/train"},
                 {"--store", store, "tag", "-d", "train"},
                 {"--store", store, "verify"},
+                {"--store", store, "gc", "--json"},
                 {"--store", store, "checkout", "HEAD", tmp.resolve("out").toString(), "-v"},
                 {"--store", store, "show", "nosuchsnapshot"},
                 {"help", "snapshot"},
