@@ -114,6 +114,34 @@ class GcTest extends TransactionItBase {
     }
 
     @Test
+    void du_namesTheBytesOnlyEachSnapshotHolds() throws Exception {
+        Path d = dir("du");
+        head(d.resolve("shared"), 1 << 20);
+        head(d.resolve("unique"), 2 << 20);
+        String first = sh("cd \"$2\" && \"$1\" snapshot -m du-first", TXFS.toString(), d.toString())
+                .ok()
+                .out()
+                .strip();
+        Files.delete(d.resolve("unique"));
+        String second = sh("cd \"$2\" && \"$1\" snapshot -m du-second", TXFS.toString(), d.toString())
+                .ok()
+                .out()
+                .strip();
+        String json = txfs("--store", store.toString(), "du", "--json").ok().out();
+        Result parsed = sh(
+                        "python3 -c 'import json,sys; r=json.loads(sys.argv[1]); s={x[\"id\"]: x[\"exclusive_bytes\"] for x in r[\"snapshots\"]}; print(s[sys.argv[2]], s[sys.argv[3]])' \"$1\" "
+                                + first + " " + second,
+                        json)
+                .ok();
+        String[] bytes = parsed.out().strip().split(" ");
+        assertTrue(Long.parseLong(bytes[0]) >= 2L << 20, "the first alone holds the 2 MiB file: " + parsed.out());
+        assertTrue(Long.parseLong(bytes[1]) < 1L << 20, "the shared file counts for neither: " + parsed.out());
+        String text = txfs("--store", store.toString(), "du").ok().out();
+        assertTrue(
+                text.contains(first.substring(0, 12)) && text.contains("du-first") && text.contains("2.0 MiB"), text);
+    }
+
+    @Test
     void gc_whenInputIsBadOrTheStoreIsOpenElsewhere_changesNothing() throws Exception {
         long before = objects();
         Result zero = gc("--keep-last", "0");

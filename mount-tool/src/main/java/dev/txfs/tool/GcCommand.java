@@ -156,14 +156,8 @@ final class GcCommand extends BaseCommand {
         } else {
             out().printf(
                             "freed %s of %s objects (%s); kept %s snapshots, pruned %s; %d ms%n",
-                            f[1], f[0], bytes(Long.parseLong(f[2])), f[3], f[4], ms);
+                            f[1], f[0], Progress.human(Long.parseLong(f[2])), f[3], f[4], ms);
         }
         out().flush();
-    }
-
-    private static String bytes(long b) {
-        return b < 1024
-                ? b + " bytes"
-                : b < (1 << 20) ? String.format("%.1f KiB", b / 1024.0) : String.format("%.1f MiB", b / 1048576.0);
     }
 }

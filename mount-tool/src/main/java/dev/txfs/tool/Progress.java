@@ -65,6 +65,21 @@ final class Progress implements AutoCloseable {
         thread.interrupt();
     }
 
+    /** Bytes for people: "512 bytes", "3.1 KiB", "40.0 MiB", "1.2 GiB". */
+    static String human(long b) {
+        if (b < 1024) {
+            return b + " bytes";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = b / 1024.0;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format("%.1f %s", v, units[u]);
+    }
+
     static String mib(long bytes) {
         return String.format("%.1f MiB", bytes / (1024.0 * 1024.0));
     }

@@ -48,6 +48,7 @@ final class TrainCommand extends BaseCommand {
                 {"--store", store, "tag", "-d", "train"},
                 {"--store", store, "verify"},
                 {"--store", store, "gc", "--json"},
+                {"--store", store, "du"},
                 {"--store", store, "checkout", "HEAD", tmp.resolve("out").toString(), "-v"},
                 {"--store", store, "show", "nosuchsnapshot"},
                 {"help", "snapshot"},

@@ -45,6 +45,7 @@ final class TxfsCommand {
         v.put("tag", TagCommand::new);
         v.put("verify", VerifyCommand::new);
         v.put("gc", GcCommand::new);
+        v.put("du", DuCommand::new);
         v.put("mount", MountCommand::new);
         v.put("umount", UmountCommand::new);
         v.put("begin", TxnCommands.Begin::new);

@@ -57,7 +57,7 @@ public final class GarbageCollector {
 
     private final ObjectStore store;
     private final Set<ObjectId> marked = new HashSet<>();
-    private final Deque<ObjectId> dirs = new ArrayDeque<>();
+    private final Deque<ObjectId> todo = new ArrayDeque<>();
 
     private GarbageCollector(ObjectStore store) {
         this.store = store;
@@ -86,16 +86,8 @@ public final class GarbageCollector {
                 newlyShallow.add(s);
             }
         }
-        for (ObjectId s : kept) {
-            gc.markSnapshot(s);
-        }
-        for (ObjectId h : held) {
-            if (ObjectType.of(gc.load(h)) == ObjectType.SNAPSHOT) {
-                gc.markSnapshot(h);
-            } else {
-                gc.markRoot(h);
-            }
-        }
+        kept.forEach(gc::mark);
+        held.forEach(gc::mark);
         if (!newlyShallow.isEmpty()) {
             store.addShallow(newlyShallow);
         }
@@ -171,58 +163,18 @@ public final class GarbageCollector {
                         + " is missing (run txfs verify)"));
     }
 
-    private void markSnapshot(ObjectId id) {
-        if (marked.add(id)) {
-            markRoot(Snapshot.decode(load(id)).root());
-        }
-    }
-
-    private void markRoot(ObjectId id) {
+    /** Marks {@code id} and everything it reaches (a subtree already marked is not walked again). */
+    private void mark(ObjectId id) {
         if (!marked.add(id)) {
             return;
         }
-        Root root = Root.decode(load(id));
-        markDir(root.dir().tree());
-        if (root.links() != null) {
-            markDir(root.links().id());
-        }
-        while (!dirs.isEmpty()) {
-            directoryNode(dirs.pop());
-        }
-    }
-
-    private void markDir(ObjectId id) {
-        if (marked.add(id)) {
-            dirs.push(id);
-        }
-    }
-
-    /** One node of a directory's trie: its children, or its entries' trees and contents. */
-    private void directoryNode(ObjectId id) {
-        TreeNode node = TreeCodec.decodeNode(load(id));
-        if (!node.isLeaf()) {
-            for (TreeNode.Child c : node.children) {
-                if (c != null) {
-                    markDir(c.id());
+        todo.push(id);
+        while (!todo.isEmpty()) {
+            ObjectGraph.references(load(todo.pop()), (ref, chunkBytes) -> {
+                if (marked.add(ref) && chunkBytes < 0) {
+                    todo.push(ref);
                 }
-            }
-            return;
-        }
-        for (TreeEntry e : node.entries) {
-            if (e.kind() == EntryKind.DIRECTORY && e.tree() != null) {
-                markDir(e.tree());
-            } else if (e.kind() == EntryKind.FILE && e.content() != null) {
-                content(e.content());
-            }
-        }
-    }
-
-    private void content(Content c) {
-        if (c.isInline() || !marked.add(c.id()) || !c.isBlob()) {
-            return;
-        }
-        for (Blob.ChunkRef ref : Blob.decode(load(c.id())).chunks()) {
-            marked.add(ref.id());
+            });
         }
     }
 }
