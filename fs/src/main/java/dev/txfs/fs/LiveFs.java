@@ -12,6 +12,7 @@ import dev.txfs.snapshot.MutableNode.Special;
 import dev.txfs.snapshot.MutableTree;
 import dev.txfs.snapshot.MutableTree.RenameMode;
 import dev.txfs.snapshot.MutableTree.XattrMode;
+import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.TreeExceptions;
 import dev.txfs.txn.LiveTree;
 import dev.txfs.txn.Transaction;
@@ -1239,19 +1240,7 @@ public final class LiveFs implements FsOps {
     void closeView(View v, LiveTree.CommitResult r) throws IOException {
         txns.remove(v.txn.id());
         if (r != null) {
-            for (var ch : r.applied()) {
-                List<byte[]> seg = ch.segments();
-                if (seg.isEmpty()) {
-                    continue;
-                }
-                Optional<MutableNode> parent = findSegments(live.tree(), seg.subList(0, seg.size() - 1));
-                if (parent.isPresent()) {
-                    long dirIno = inoOf(liveView, parent.get());
-                    nameChanged(liveView, dirIno, seg.get(seg.size() - 1));
-                    notifier.invalidateEntry(dirIno, seg.get(seg.size() - 1));
-                    notifier.invalidateInode(dirIno, -1, 0);
-                }
-            }
+            liveChanged(r);
         }
         for (Inode rec : inodes.values()) {
             MutableNode t = rec.txns.remove(v);
@@ -1288,6 +1277,36 @@ public final class LiveFs implements FsOps {
             long oldest =
                     txns.values().stream().mapToLong(x -> x.txn.baseSeq()).min().orElse(0);
             liveChangedNames.values().removeIf(seq -> seq <= oldest);
+        }
+    }
+
+    /** After the live tree took a commit's changes: the kernel forgets the names that changed. */
+    private void liveChanged(LiveTree.CommitResult r) {
+        for (var ch : r.applied()) {
+            List<byte[]> seg = ch.segments();
+            if (seg.isEmpty()) {
+                continue;
+            }
+            Optional<MutableNode> parent = findSegments(live.tree(), seg.subList(0, seg.size() - 1));
+            if (parent.isPresent()) {
+                long dirIno = inoOf(liveView, parent.get());
+                nameChanged(liveView, dirIno, seg.get(seg.size() - 1));
+                notifier.invalidateEntry(dirIno, seg.get(seg.size() - 1));
+                notifier.invalidateInode(dirIno, -1, 0);
+            }
+        }
+    }
+
+    /**
+     * {@code txfs rollback}: the live tree becomes {@code snapshot}'s tree under the lock, and the
+     * kernel drops what it cached of the names that changed before any other request is served.
+     * Open transactions keep their views (see {@link LiveTree#rollback}).
+     */
+    public LiveTree.CommitResult rollback(ObjectId snapshot, String author, String message) throws IOException {
+        synchronized (lock) {
+            LiveTree.CommitResult r = live.rollback(snapshot, author, message);
+            liveChanged(r);
+            return r;
         }
     }
 

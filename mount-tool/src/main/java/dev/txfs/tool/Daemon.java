@@ -58,14 +58,19 @@ final class Daemon {
             Path socket = ControlSocket.pathFor(storeDir, mountpoint);
             Membership.Mode preferred =
                     membershipMode.equals("parent-walk") ? Membership.Mode.PARENT_WALK : Membership.Mode.CGROUP;
+            // The control socket listens before the file system exists; rollback needs it.
+            java.util.concurrent.atomic.AtomicReference<LiveFs> served =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             try (Membership membership = Membership.create(
                             preferred, socket.getFileName().toString().replace(".sock", ""));
-                    ControlSocket control = ControlSocket.listen(socket, req -> handle(req, live, store, mountpoint))) {
+                    ControlSocket control =
+                            ControlSocket.listen(socket, req -> handle(req, live, served, store, mountpoint))) {
                 if (membershipMode.equals("cgroup") && membership.mode() != Membership.Mode.CGROUP) {
                     throw new IOException("cgroup membership asked for, but no writable cgroup v2 hierarchy");
                 }
                 LiveFs fs =
                         new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {}, membership, requireTxn);
+                served.set(fs);
                 FuseMount mount = FuseMount.mount(fs, mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
                 var session = mount.session();
                 fs.setNotifier(new LiveFs.Notifier() {
@@ -148,10 +153,28 @@ final class Daemon {
     /**
      * Control requests: {@code sync}, {@code snapshot AUTHOR<TAB>MESSAGE}, {@code unmount}, {@code
      * status}, {@code gc KEEP_LAST KEEP_WITHIN_SECONDS WAIT_MS} ({@code -} for no limit; see {@link
-     * GcCommand}).
+     * GcCommand}), {@code rollback SNAPSHOT_ID<TAB>AUTHOR<TAB>MESSAGE}.
      */
-    private static String handle(String request, LiveTree live, LmdbObjectStore store, Path mountpoint) {
+    private static String handle(
+            String request,
+            LiveTree live,
+            java.util.concurrent.atomic.AtomicReference<LiveFs> served,
+            LmdbObjectStore store,
+            Path mountpoint) {
         try {
+            if (request.startsWith("rollback ")) {
+                String[] parts = request.substring(9).split("\t", 3);
+                LiveFs fs = served.get();
+                if (parts.length != 3 || !ObjectId.isHex(parts[0]) || parts[0].length() != 64) {
+                    return "err malformed rollback request";
+                }
+                if (fs == null) {
+                    return "err the mount is not serving yet";
+                }
+                LiveTree.CommitResult r =
+                        fs.rollback(ObjectId.parse(parts[0]), parts[1], parts[2].replace("\\n", "\n"));
+                return "ok " + r.snapshot().toHex() + " " + r.applied().size();
+            }
             if (request.startsWith("gc ")) {
                 try {
                     return "ok " + GcCommand.collectServing(request.substring(3), live, store);

@@ -44,6 +44,7 @@ final class TxfsCommand {
         v.put("diff", DiffCommand::new);
         v.put("tag", TagCommand::new);
         v.put("verify", VerifyCommand::new);
+        v.put("rollback", RollbackCommand::new);
         v.put("gc", GcCommand::new);
         v.put("du", DuCommand::new);
         v.put("mount", MountCommand::new);

@@ -211,6 +211,41 @@ public final class LiveTree {
         }
     }
 
+    /**
+     * Makes the live tree the tree of {@code snapshot}, in one step, and records that as a new
+     * snapshot under {@code HEAD} (history keeps everything before it). It is the commit of a
+     * transaction whose tree is the snapshot's: merged against the live tree it was based on, it
+     * cannot conflict, and {@link CommitResult#applied} says which paths changed for the caller's
+     * caches. Open transactions are untouched; at their commit, what the rollback changed counts as
+     * changed outside them.
+     */
+    public CommitResult rollback(ObjectId snapshot, String author, String message) throws FileSystemException {
+        synchronized (lock) {
+            ObjectId target = Snapshots.load(store, snapshot).root();
+            ObjectId root = sync();
+            Transaction t = new Transaction(
+                    "rollback",
+                    new MutableTree(store, target, clock, counter),
+                    root,
+                    store.refs().find(REF).orElseThrow(),
+                    tree.nextSeq(),
+                    clock.getAsLong(),
+                    0,
+                    0,
+                    "",
+                    message);
+            open.add(t);
+            CommitResult r = commit(t, author, message);
+            open.remove(t);
+            if (r.snapshot() == null && !r.conflicted()) {
+                // The live tree already is that tree: record the rollback all the same.
+                ObjectId snap = Snapshots.record(store, Snapshots.HEAD, root, author, message, clock);
+                return new CommitResult(snap, List.of(), List.of(), r.reloadSeq(), r.elapsedNs());
+            }
+            return r;
+        }
+    }
+
     /** Drops a transaction: the live tree and history stay as if it never existed. */
     public void abort(Transaction t) {
         synchronized (lock) {

@@ -120,4 +120,26 @@ class LiveTreeTest {
         assertEquals(null, r.snapshot());
         assertEquals(head, store.refs().find(Snapshots.HEAD).orElseThrow());
     }
+
+    @Test
+    void rollback_makesTheLiveTreeTheSnapshotsTreeAndRecordsIt() throws Exception {
+        LiveTree live = open(Optional.empty());
+        live.tree().createFile(live.tree().root(), "old".getBytes(UTF_8), 0644, 0, 0);
+        ObjectId first = live.snapshot("a", "first");
+        live.tree().unlink(live.tree().root(), "old".getBytes(UTF_8));
+        live.tree().mkdir(live.tree().root(), "new".getBytes(UTF_8), 0755, 0, 0);
+        ObjectId second = live.snapshot("a", "second");
+
+        LiveTree.CommitResult r = live.rollback(first, "a", "rollback to first");
+
+        assertTrue(
+                live.tree().find("/old").isPresent() && live.tree().find("/new").isEmpty());
+        assertEquals(2, r.applied().size(), "old came back, new went: " + r.applied());
+        assertEquals(r.snapshot(), store.refs().find(Snapshots.HEAD).orElseThrow());
+        assertEquals(List.of(second), Snapshots.load(store, r.snapshot()).parents(), "history keeps all");
+        assertEquals(
+                Snapshots.load(store, first).root(),
+                Snapshots.load(store, r.snapshot()).root());
+        assertEquals(Snapshots.load(store, first).root(), live.sync(), "the live state is that tree");
+    }
 }
