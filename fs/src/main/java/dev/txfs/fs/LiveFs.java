@@ -70,7 +70,8 @@ import java.util.function.LongSupplier;
  *
  * <p><b>Commit</b> merges into the live tree ({@link LiveTree#commit}); the transaction's inodes the
  * kernel holds are bound to the live nodes that replace them (their page cache stays warm) and its
- * handles continue on the live tree. <b>Abort</b> unbinds them: the kernel looks names up again.
+ * handles continue on the live tree (on a {@code --require-txn} mount they can no longer write:
+ * EROFS, as for any change outside a transaction). <b>Abort</b> unbinds them: the kernel looks names up again.
  *
  * <p>Not in the tree, kept here for the mount's life: atimes set by utimensat (the tree keeps no
  * atime; st_atime is the mtime otherwise) and which nodes lost their last name while open (st_nlink
@@ -957,6 +958,7 @@ public final class LiveFs implements FsOps {
                     throw new FsException(Kind.INVALID, "write to a non-file");
                 }
                 checkOpen(h.view);
+                checkWritable(h.view); // a handle opened in a transaction continues on the live tree
                 int len = src.remaining();
                 byte[] buf = new byte[len];
                 src.get(buf);
@@ -1188,6 +1190,7 @@ public final class LiveFs implements FsOps {
                 throw new FsException(Kind.INVALID, "fallocate of a non-file");
             }
             checkOpen(h.view);
+            checkWritable(h.view);
             MutableTree tree = h.view.tree;
             switch (mode) {
                 case 0 -> { // allocate: the range reads as it did, the size grows to cover it
