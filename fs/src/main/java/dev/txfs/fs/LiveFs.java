@@ -58,7 +58,9 @@ import java.util.function.LongSupplier;
  *   <li>The live tree changing a node a transaction may still share: the transaction's version
  *       gets a number of its own, and its names are invalidated in the kernel (and waited for)
  *       before the change is served. A transaction's descriptor opened before that keeps the shared
- *       inode and so sees the outside change (the one corner where isolation is weaker).
+ *       inode and so sees the outside change (the one corner where isolation is weaker): its reads
+ *       and mappings show the live file from then on; fstat on it, which carries no handle, answers
+ *       ESTALE (the inode is no longer in the transaction's view).
  * </ul>
  *
  * <p><b>Names.</b> While a transaction is open, a name changed in any view since the oldest open
@@ -470,6 +472,7 @@ public final class LiveFs implements FsOps {
                 v.inos.put(t, t.serial() + 1);
                 rec.unbind(v);
                 divergeNames(liveView, v, t);
+                followLive(v, t, l);
                 sent = true;
             } else if (l.attachedSeq() <= v.txn.baseSeq() && l.changedSeq() <= v.txn.baseSeq()) {
                 sent = true; // a cached name may lead the transaction here
@@ -479,6 +482,22 @@ public final class LiveFs implements FsOps {
             divergeNames(liveView, liveView, l);
         }
         return sent;
+    }
+
+    /**
+     * The transaction's descriptors opened on the inode it shared with the live tree stay on that
+     * inode, whose page cache the live change is about to fill: they read the live node from now on,
+     * so that what the kernel has cached and what it reads here agree (they see the live change, the
+     * documented weak corner, instead of a mix of both versions). Only read-only ones can exist: a
+     * transaction's open for writing diverges the node first.
+     */
+    private void followLive(View v, MutableNode t, MutableNode l) {
+        for (Handle h : handles.values()) {
+            if (h.view == v && h.node == t && !h.writable()) {
+                h.view = liveView;
+                h.node = l;
+            }
+        }
     }
 
     /** Runs {@code body} under the lock; if it asks, first waits for notifications without the lock, then runs it again. */
