@@ -235,6 +235,60 @@ class TransactionIsolationTest extends TransactionItBase {
         }
     }
 
+    /**
+     * The corner weaker than snapshot isolation: a descriptor and a mapping a process inside opened
+     * on a file the transaction still shares (unchanged since begin) are on the live file's inode.
+     * When a process outside then writes the file, they show the outside write, also after the
+     * page cache was dropped ({@code POSIX_FADV_DONTNEED}); {@code fstat} on that descriptor fails
+     * with ESTALE (the inode is no longer in the transaction's view). A new open or stat inside
+     * shows the transaction's version: the file as it was at begin.
+     */
+    @Test
+    void heldDescriptorAndMapping_insideBeforeAnOutsideWrite_showIt_newOpensDoNot() throws Exception {
+        Path d = dir("held");
+        Files.writeString(d.resolve("f"), "old-old-");
+        Path w = tempDir("txfs-txn");
+        try {
+            Process p = shell(w, """
+                    cd "$M/held"
+                    "$T" begin > /dev/null
+                    python3 - <<'EOF'
+                    import mmap, os, time, errno
+                    w = os.environ['W']
+                    f = open('f', 'rb')
+                    m = mmap.mmap(f.fileno(), 0, mmap.MAP_SHARED, mmap.PROT_READ)
+                    print('before', f.read().decode(), m[:].decode(), flush=True)
+                    open(os.path.join(w, 'held'), 'w').close()
+                    while not os.path.exists(os.path.join(w, 'go')):
+                        time.sleep(0.02)
+                    f.seek(0)
+                    print('held', f.read().decode(), m[:].decode())
+                    m.close()
+                    os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+                    f.seek(0)
+                    print('uncached', f.read().decode())
+                    try:
+                        os.fstat(f.fileno())
+                        print('fstat ok')
+                    except OSError as e:
+                        print('fstat', errno.errorcode[e.errno])
+                    print('new', open('f').read(), os.stat('f').st_size)
+                    EOF
+                    "$T" abort > /dev/null
+                    """);
+            await(w.resolve("held"), p);
+            Files.writeString(d.resolve("f"), "NEW-NEW-NEW-");
+            Files.createFile(w.resolve("go"));
+            assertEquals(
+                    "before old-old- old-old-\nheld NEW-NEW-NEW- NEW-NEW-\nuncached NEW-NEW-NEW-\nfstat ESTALE\n"
+                            + "new old-old- 8\n",
+                    finish(p, w));
+            assertEquals("NEW-NEW-NEW-", Files.readString(d.resolve("f")));
+        } finally {
+            removeTree(w);
+        }
+    }
+
     private static long time(Path markers, String name) throws IOException {
         return Long.parseLong(Files.readString(markers.resolve(name)).strip());
     }
