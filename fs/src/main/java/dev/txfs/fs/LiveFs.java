@@ -72,8 +72,9 @@ import java.util.function.LongSupplier;
  *
  * <p><b>Commit</b> merges into the live tree ({@link LiveTree#commit}); the transaction's inodes the
  * kernel holds are bound to the live nodes that replace them (their page cache stays warm) and its
- * handles continue on the live tree (on a {@code --require-txn} mount they can no longer write:
- * EROFS, as for any change outside a transaction). <b>Abort</b> unbinds them: the kernel looks names up again.
+ * handles continue on the live tree (on a {@code --require-txn} mount write(2) through them fails
+ * with EROFS, as any change outside a transaction; the kernel's write-out of a shared mapping's
+ * pages, which may have been dirtied before the commit, still lands in the live tree). <b>Abort</b> unbinds them: the kernel looks names up again.
  *
  * <p>Not in the tree, kept here for the mount's life: atimes set by utimensat (the tree keeps no
  * atime; st_atime is the mtime otherwise) and which nodes lost their last name while open (st_nlink
@@ -977,7 +978,11 @@ public final class LiveFs implements FsOps {
                     throw new FsException(Kind.INVALID, "write to a non-file");
                 }
                 checkOpen(h.view);
-                checkWritable(h.view); // a handle opened in a transaction continues on the live tree
+                if (c.pid() != 0) {
+                    // A handle opened in a transaction continues on the live tree after commit. Page
+                    // write-outs (pid 0) still pass: their pages may have been dirtied before it.
+                    checkWritable(h.view);
+                }
                 int len = src.remaining();
                 byte[] buf = new byte[len];
                 src.get(buf);

@@ -40,6 +40,21 @@ class LiveFsRequireTxnTest {
         d.fs.release(ino, c.fh());
     }
 
+    /**
+     * The kernel writes out a shared mapping's dirty pages with pid 0, possibly after the commit
+     * although they were dirtied before it: those writes still land, in the live tree.
+     */
+    @Test
+    void pageWriteOut_throughAHandleOpenedInACommittedTransaction_lands() throws Exception {
+        Transaction t = d.begin();
+        FsOps.Created c = d.fs.create(INSIDE, FsOps.ROOT, "f".getBytes(UTF_8), 0100644, O_RDWR, 022);
+        long ino = c.entry().ino();
+        d.commit(t);
+        assertEquals(4, d.fs.write(new FsOps.Caller(0, 0, 0), ino, c.fh(), 0, bytes("page")));
+        assertEquals("page", d.read(OUTSIDE, ino, c.fh()));
+        d.fs.release(ino, c.fh());
+    }
+
     @Test
     void openForWriting_outsideATransaction_failsWithReadOnly() throws Exception {
         Transaction t = d.begin();
