@@ -184,4 +184,35 @@ class RequireTxnMountTest extends TransactionItBase {
             removeTree(w);
         }
     }
+
+    /**
+     * Pages of a shared mapping dirtied inside before the commit may be written out by the kernel
+     * after it: they are not refused (write-outs carry no process to judge), they land in the live
+     * tree, and msync succeeds. (They are in the commit's snapshot only if written out before it.)
+     */
+    @Test
+    void aMappingDirtiedBeforeCommit_isWrittenOutAfterIt() throws Exception {
+        Path d = populate("map");
+        Path w = tempDir("txfs-txn");
+        try {
+            Process p = shell(w, """
+                    cd "$M/map"
+                    "$T" begin > /dev/null
+                    python3 - <<'EOF'
+                    import mmap, os, subprocess
+                    with open('f', 'r+b') as f:
+                        m = mmap.mmap(f.fileno(), 0)
+                        m[0:4] = b'page'
+                        subprocess.run([os.environ['T'], 'commit'], stdout=subprocess.DEVNULL, check=True)
+                        m.flush()
+                        m.close()
+                    print('msync ok')
+                    EOF
+                    """);
+            assertEquals("msync ok\n", finish(p, w));
+            assertEquals("page\n", Files.readString(d.resolve("f")), "outside after commit");
+        } finally {
+            removeTree(w);
+        }
+    }
 }
