@@ -59,7 +59,9 @@ import java.util.function.LongSupplier;
  *   <li>The live tree changing a node a transaction may still share: the transaction's version
  *       gets a number of its own, and its names are invalidated in the kernel (and waited for)
  *       before the change is served. A transaction's descriptor opened before that keeps the shared
- *       inode and so sees the outside change (the one corner where isolation is weaker).
+ *       inode and so sees the outside change (the one corner where isolation is weaker): its reads
+ *       and mappings show the live file from then on; fstat on it, which carries no handle, answers
+ *       ESTALE (the inode is no longer in the transaction's view).
  * </ul>
  *
  * <p><b>Names.</b> While a transaction is open, a name changed in any view since the oldest open
@@ -71,7 +73,9 @@ import java.util.function.LongSupplier;
  *
  * <p><b>Commit</b> merges into the live tree ({@link LiveTree#commit}); the transaction's inodes the
  * kernel holds are bound to the live nodes that replace them (their page cache stays warm) and its
- * handles continue on the live tree. <b>Abort</b> unbinds them: the kernel looks names up again.
+ * handles continue on the live tree (on a {@code --require-txn} mount write(2) through them fails
+ * with EROFS, as any change outside a transaction; the kernel's write-out of a shared mapping's
+ * pages, which may have been dirtied before the commit, still lands in the live tree). <b>Abort</b> unbinds them: the kernel looks names up again.
  *
  * <p>Not in the tree, kept here for the mount's life: atimes set by utimensat (the tree keeps no
  * atime; st_atime is the mtime otherwise) and which nodes lost their last name while open (st_nlink
@@ -470,6 +474,7 @@ public final class LiveFs implements FsOps {
                 v.inos.put(t, t.serial() + 1);
                 rec.unbind(v);
                 divergeNames(liveView, v, t);
+                followLive(v, t, l);
                 sent = true;
             } else if (l.attachedSeq() <= v.txn.baseSeq() && l.changedSeq() <= v.txn.baseSeq()) {
                 sent = true; // a cached name may lead the transaction here
@@ -479,6 +484,22 @@ public final class LiveFs implements FsOps {
             divergeNames(liveView, liveView, l);
         }
         return sent;
+    }
+
+    /**
+     * The transaction's descriptors opened on the inode it shared with the live tree stay on that
+     * inode, whose page cache the live change is about to fill: they read the live node from now on,
+     * so that what the kernel has cached and what it reads here agree (they see the live change, the
+     * documented weak corner, instead of a mix of both versions). Only read-only ones can exist: a
+     * transaction's open for writing diverges the node first.
+     */
+    private void followLive(View v, MutableNode t, MutableNode l) {
+        for (Handle h : handles.values()) {
+            if (h.view == v && h.node == t && !h.writable()) {
+                h.view = liveView;
+                h.node = l;
+            }
+        }
     }
 
     /** Runs {@code body} under the lock; if it asks, first waits for notifications without the lock, then runs it again. */
@@ -958,6 +979,11 @@ public final class LiveFs implements FsOps {
                     throw new FsException(Kind.INVALID, "write to a non-file");
                 }
                 checkOpen(h.view);
+                if (c.pid() != 0) {
+                    // A handle opened in a transaction continues on the live tree after commit. Page
+                    // write-outs (pid 0) still pass: their pages may have been dirtied before it.
+                    checkWritable(h.view);
+                }
                 int len = src.remaining();
                 byte[] buf = new byte[len];
                 src.get(buf);
@@ -1189,6 +1215,7 @@ public final class LiveFs implements FsOps {
                 throw new FsException(Kind.INVALID, "fallocate of a non-file");
             }
             checkOpen(h.view);
+            checkWritable(h.view);
             MutableTree tree = h.view.tree;
             switch (mode) {
                 case 0 -> { // allocate: the range reads as it did, the size grows to cover it
