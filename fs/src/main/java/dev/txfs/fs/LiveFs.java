@@ -267,6 +267,14 @@ public final class LiveFs implements FsOps {
         return lock;
     }
 
+    LiveTree liveTree() {
+        return live;
+    }
+
+    LongSupplier clock() {
+        return clock;
+    }
+
     public TxnControl control() {
         return control;
     }

@@ -2,6 +2,7 @@ package dev.txfs.tool;
 
 import dev.txfs.fs.FsOps;
 import dev.txfs.fs.LiveFs;
+import dev.txfs.fs.MountOps;
 import dev.txfs.fs.fuse.FuseMount;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
@@ -71,7 +72,8 @@ final class Daemon {
                 LiveFs fs =
                         new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {}, membership, requireTxn);
                 served.set(fs);
-                FuseMount mount = FuseMount.mount(fs, mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
+                FuseMount mount = FuseMount.mount(
+                        new MountOps(fs), mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
                 var session = mount.session();
                 fs.setNotifier(new LiveFs.Notifier() {
                     @Override
