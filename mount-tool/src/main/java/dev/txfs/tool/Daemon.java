@@ -50,7 +50,8 @@ final class Daemon {
             boolean requireTxn,
             String membershipMode)
             throws IOException, InterruptedException {
-        try (LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
+        try (MountLock owner = MountLock.acquire(storeDir, mountpoint);
+                LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
             // An empty store's root directory belongs to whoever mounts it first.
             LiveTree live = LiveTree.open(
                     store, snapshot, Daemon::nowNs, StoreLocator.effectiveUid(), StoreLocator.effectiveGid());

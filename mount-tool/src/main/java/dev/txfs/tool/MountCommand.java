@@ -81,6 +81,10 @@ final class MountCommand extends BaseCommand {
                 start = Optional.of(resolve(store, snapshot));
             }
         }
+        Optional<String> holder = MountLock.holder(storeDir);
+        if (holder.isPresent()) {
+            throw MountLock.busy(storeDir, holder.get());
+        }
         if (foreground) {
             Daemon.run(storeDir, mp, start, rootfs, extra, requireTxn, membership);
             return 0;
