@@ -71,6 +71,12 @@ public final class TxnControl {
     private final LongSupplier clock;
     private final SecureRandom random = new SecureRandom();
 
+    /**
+     * Transactions whose view is open but whose root process is not yet moved into them: they have
+     * no members yet, and {@link #reap} must not take them for abandoned.
+     */
+    private final java.util.Set<String> starting = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     TxnControl(LiveFs fs, LiveTree live, Membership membership, LongSupplier clock) {
         this.fs = fs;
         this.live = live;
@@ -265,6 +271,7 @@ public final class TxnControl {
         Transaction t;
         synchronized (fs.lock()) {
             t = live.begin(id, c.uid(), root, ProcInfo.cmdline(root), message);
+            starting.add(id);
             fs.addView(t);
         }
         try {
@@ -275,6 +282,8 @@ public final class TxnControl {
                 fs.closeView(fs.openViews().get(id), null);
             }
             throw new Failure(EXIT_FAILED, "cannot start a transaction: " + e.getMessage());
+        } finally {
+            starting.remove(id);
         }
         return id + "\t" + membership.mode().name().toLowerCase().replace('_', '-') + "\n";
     }
@@ -361,7 +370,12 @@ public final class TxnControl {
         return v.txn.id() + "\n";
     }
 
-    /** Aborts open transactions none of whose processes is left (the shell exited without commit). */
+    /**
+     * Aborts open transactions none of whose processes is left (the shell exited without commit).
+     * A transaction still being begun has no members yet and is skipped: before, a reap between
+     * the view's opening and the move of its root aborted it, and {@code txfs begin} still printed
+     * its id, so the shell's writes went to the live tree and its commit found no transaction.
+     */
     public List<String> reap() throws IOException {
         if (membership == null) {
             return List.of();
@@ -372,7 +386,7 @@ public final class TxnControl {
         }
         List<String> aborted = new ArrayList<>();
         for (LiveFs.View v : candidates) {
-            if (membership.hasMembers(v.txn.id())) {
+            if (starting.contains(v.txn.id()) || membership.hasMembers(v.txn.id())) {
                 continue;
             }
             synchronized (fs.lock()) {
