@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  * transaction, writes a round's directory (20 small files and 2 MiB of random data, whose sha256 it
  * notes outside the mount), removes the previous round's directory and runs {@code txfs commit};
  * the test kills the daemon after a seeded random delay spanning before, during and after the
- * commit (calibrated by one commit left alone), clears the mount (umount -l) and mounts again.
+ * commit (calibrated by one commit left alone; every other round aims at the commit's end, where
+ * the daemon does its part), clears the mount (umount -l) and mounts again.
  * Then: {@code txfs log} works and has the round's snapshot as HEAD or stays as it was; the live
  * tree has all of the round's changes (its directory complete, the previous one gone) or none; a
  * commit command that exited 0 means the snapshot is HEAD and its content complete; {@code txfs
@@ -86,7 +87,8 @@ class CommitCrashTest extends TransactionItBase {
         }
         long windowMs = commitMs * 3 / 2;
         System.out.println("[crash] seed " + seed + ", " + rounds + " rounds; a commit took " + commitMs
-                + " ms (JVM start included); kills at 0.." + windowMs + " ms after it starts");
+                + " ms (JVM start included); kills at 0.." + windowMs + " ms after it starts, every other one"
+                + " near its end (" + commitMs * 7 / 10 + ".." + commitMs * 11 / 10 + " ms)");
 
         TreeMap<String, Integer> outcomes = new TreeMap<>();
         int present = 0; // the round whose directory the live tree has
@@ -94,7 +96,11 @@ class CommitCrashTest extends TransactionItBase {
         for (int round = 1; round <= rounds; round++) {
             Path w = tempDir("txfs-crash");
             try {
-                long delay = random.nextInt((int) windowMs + 1);
+                // the client's JVM start takes most of a commit's wall time: every other round aims
+                // at the end, where the daemon merges, writes and moves the refs
+                long delay = round % 2 == 0
+                        ? random.nextInt((int) windowMs + 1)
+                        : commitMs * 7 / 10 + random.nextInt((int) (commitMs * 4 / 10) + 1);
                 Process p = start(w, round, present);
                 Thread.sleep(delay);
                 for (long pid : daemonPids()) {
