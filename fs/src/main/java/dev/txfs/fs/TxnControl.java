@@ -39,17 +39,23 @@ import java.util.logging.Logger;
  * secret: a process acts only on the transaction it is in, only if that transaction's root process
  * is itself or one of its ancestors, and only as the transaction's user (or root).
  *
- * <p>Requests (fields separated by tabs, free text percent-encoded, one line, at most 64 KiB):
+ * <p>Requests (fields separated by tabs, free text percent-encoded, one line, at most 64 KiB;
+ * brackets mark an optional last field):
  * <pre>
  *   begin   ROOTPID MESSAGE     ROOTPID 0 means the writer's parent process
- *   commit  MESSAGE
- *   abort
- *   status  text|json
+ *   commit  MESSAGE [TXN]
+ *   abort   [TXN]
+ *   status  text|json [TXN]
  *   list    text|json
  * </pre>
- * A request that does not parse fails the write with EINVAL and changes nothing. A parsed request's
- * reply is {@code ok\n<payload>} or {@code error <exit code>\n<message>}; exit codes are those of
- * the txfs command (3 not found, 6 conflict, 7 not permitted, 1 other failures).
+ * Without {@code TXN} a request acts on the transaction the writer is in (checked as above). With
+ * it (the transaction id, percent-encoded like the free text; {@code txfs commit|abort|status --txn
+ * ID}), root names any open transaction, its own or another user's, wherever it runs; a writer
+ * that is not root gets exit code 7 whatever the id, and an id no open transaction has gets 3.
+ *
+ * <p>A request that does not parse fails the write with EINVAL and changes nothing. A parsed
+ * request's reply is {@code ok\n<payload>} or {@code error <exit code>\n<message>}; exit codes are
+ * those of the txfs command (3 not found, 6 conflict, 7 not permitted, 1 other failures).
  *
  * <p>Nesting: a {@code begin} from inside a transaction fails (exit code 1) with a message saying
  * so: nested transactions are not supported.
@@ -64,6 +70,12 @@ public final class TxnControl {
     private final Membership membership;
     private final LongSupplier clock;
     private final SecureRandom random = new SecureRandom();
+
+    /**
+     * Transactions whose view is open but whose root process is not yet moved into them: they have
+     * no members yet, and {@link #reap} must not take them for abandoned.
+     */
+    private final java.util.Set<String> starting = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     TxnControl(LiveFs fs, LiveTree live, Membership membership, LongSupplier clock) {
         this.fs = fs;
@@ -159,7 +171,20 @@ public final class TxnControl {
         }
     }
 
-    private record Request(String verb, long pid, String text, boolean json) {}
+    /** A parsed request; {@code txn} is the transaction it names, or empty for the writer's own. */
+    private record Request(String verb, long pid, String text, boolean json, String txn) {}
+
+    /** The optional last field {@code TXN} at index {@code i}: the named transaction id, or "". */
+    private static String txnField(String[] f, int i) {
+        if (f.length <= i) {
+            return "";
+        }
+        String id = URLDecoder.decode(f[i], UTF_8);
+        if (id.isEmpty()) {
+            throw new IllegalArgumentException();
+        }
+        return id;
+    }
 
     private static Request parse(String[] f) throws FsException {
         try {
@@ -172,25 +197,26 @@ public final class TxnControl {
                     if (pid < 0 || pid > Integer.MAX_VALUE) {
                         throw new IllegalArgumentException();
                     }
-                    yield new Request("begin", pid, URLDecoder.decode(f[2], UTF_8), false);
+                    yield new Request("begin", pid, URLDecoder.decode(f[2], UTF_8), false, "");
                 }
                 case "commit" -> {
-                    if (f.length != 2) {
+                    if (f.length != 2 && f.length != 3) {
                         throw new IllegalArgumentException();
                     }
-                    yield new Request("commit", 0, URLDecoder.decode(f[1], UTF_8), false);
+                    yield new Request("commit", 0, URLDecoder.decode(f[1], UTF_8), false, txnField(f, 2));
                 }
                 case "abort" -> {
-                    if (f.length != 1) {
+                    if (f.length != 1 && f.length != 2) {
                         throw new IllegalArgumentException();
                     }
-                    yield new Request("abort", 0, "", false);
+                    yield new Request("abort", 0, "", false, txnField(f, 1));
                 }
                 case "status", "list" -> {
-                    if (f.length != 2 || !(f[1].equals("json") || f[1].equals("text"))) {
+                    int max = f[0].equals("status") ? 3 : 2;
+                    if (f.length < 2 || f.length > max || !(f[1].equals("json") || f[1].equals("text"))) {
                         throw new IllegalArgumentException();
                     }
-                    yield new Request(f[0], 0, "", f[1].equals("json"));
+                    yield new Request(f[0], 0, "", f[1].equals("json"), txnField(f, 2));
                 }
                 default -> throw new IllegalArgumentException();
             };
@@ -205,9 +231,9 @@ public final class TxnControl {
         }
         return switch (r.verb()) {
             case "begin" -> begin(c, r.pid(), r.text());
-            case "commit" -> commit(c, r.text());
-            case "abort" -> abort(c);
-            case "status" -> status(c, r.json());
+            case "commit" -> commit(c, r.text(), r.txn());
+            case "abort" -> abort(c, r.txn());
+            case "status" -> status(c, r.json(), r.txn());
             case "list" -> list(c, r.json());
             default -> throw new IllegalStateException(r.verb());
         };
@@ -245,6 +271,7 @@ public final class TxnControl {
         Transaction t;
         synchronized (fs.lock()) {
             t = live.begin(id, c.uid(), root, ProcInfo.cmdline(root), message);
+            starting.add(id);
             fs.addView(t);
         }
         try {
@@ -255,6 +282,8 @@ public final class TxnControl {
                 fs.closeView(fs.openViews().get(id), null);
             }
             throw new Failure(EXIT_FAILED, "cannot start a transaction: " + e.getMessage());
+        } finally {
+            starting.remove(id);
         }
         return id + "\t" + membership.mode().name().toLowerCase().replace('_', '-') + "\n";
     }
@@ -284,17 +313,35 @@ public final class TxnControl {
         return v;
     }
 
+    /**
+     * The transaction a request acts on: the one it names (root only), else the caller's own,
+     * checked by {@link #own}. The caller holds the lock.
+     */
+    private LiveFs.View target(Caller c, String txn) throws Failure {
+        if (txn.isEmpty()) {
+            return own(c);
+        }
+        if (c.uid() != 0) {
+            throw new Failure(EXIT_DENIED, "only root may name a transaction (--txn); act on your own from inside it");
+        }
+        LiveFs.View v = fs.openViews().get(txn);
+        if (v == null) {
+            throw new Failure(EXIT_NOT_FOUND, "no open transaction " + txn);
+        }
+        return v;
+    }
+
     private static void checkUser(Caller c, Transaction t) throws Failure {
         if (c.uid() != 0 && c.uid() != t.uid()) {
             throw new Failure(EXIT_DENIED, t + " belongs to uid " + t.uid());
         }
     }
 
-    private String commit(Caller c, String message) throws Failure, IOException {
+    private String commit(Caller c, String message, String txn) throws Failure, IOException {
         LiveFs.View v;
         LiveTree.CommitResult r;
         synchronized (fs.lock()) {
-            v = own(c);
+            v = target(c, txn);
             String msg = !message.isEmpty() ? message : !v.txn.message().isEmpty() ? v.txn.message() : "txfs commit";
             r = live.commit(v.txn, userName(v.txn.uid()), msg);
             if (r.conflicted()) {
@@ -312,10 +359,10 @@ public final class TxnControl {
         return snap.toHex() + "\t" + (r.snapshot() != null ? r.applied().size() : 0) + "\n";
     }
 
-    private String abort(Caller c) throws Failure, IOException {
+    private String abort(Caller c, String txn) throws Failure, IOException {
         LiveFs.View v;
         synchronized (fs.lock()) {
-            v = own(c);
+            v = target(c, txn);
             live.abort(v.txn);
             fs.closeView(v, null);
         }
@@ -323,7 +370,12 @@ public final class TxnControl {
         return v.txn.id() + "\n";
     }
 
-    /** Aborts open transactions none of whose processes is left (the shell exited without commit). */
+    /**
+     * Aborts open transactions none of whose processes is left (the shell exited without commit).
+     * A transaction still being begun has no members yet and is skipped: before, a reap between
+     * the view's opening and the move of its root aborted it, and {@code txfs begin} still printed
+     * its id, so the shell's writes went to the live tree and its commit found no transaction.
+     */
     public List<String> reap() throws IOException {
         if (membership == null) {
             return List.of();
@@ -334,7 +386,7 @@ public final class TxnControl {
         }
         List<String> aborted = new ArrayList<>();
         for (LiveFs.View v : candidates) {
-            if (membership.hasMembers(v.txn.id())) {
+            if (starting.contains(v.txn.id()) || membership.hasMembers(v.txn.id())) {
                 continue;
             }
             synchronized (fs.lock()) {
@@ -366,9 +418,9 @@ public final class TxnControl {
         return new Summary(changes, bytes);
     }
 
-    private String status(Caller c, boolean json) throws Failure, IOException {
+    private String status(Caller c, boolean json, String txn) throws Failure, IOException {
         synchronized (fs.lock()) {
-            Optional<LiveFs.View> cur = current(c);
+            Optional<LiveFs.View> cur = txn.isEmpty() ? current(c) : Optional.of(target(c, txn));
             String mode = membership.mode().name().toLowerCase().replace('_', '-');
             if (cur.isEmpty()) {
                 return json

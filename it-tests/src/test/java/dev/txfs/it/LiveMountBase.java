@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -82,16 +83,28 @@ abstract class LiveMountBase extends TxfsItBase {
     }
 
     static void mount(String... options) {
-        List<String> args = new ArrayList<>(List.of("--store", store.toString(), "mount", mp.toString()));
-        args.addAll(List.of(options));
-        txfs(args.toArray(String[]::new)).ok();
+        mountWithEnv(Map.of(), options);
+    }
+
+    /** txfs mount with {@code env} added to its environment (the daemon it starts reads e.g. TXFS_DAEMON_HEAP). */
+    static void mountWithEnv(Map<String, String> env, String... options) {
+        List<String> cmd = new ArrayList<>(List.of("env"));
+        env.forEach((k, v) -> cmd.add(k + "=" + v));
+        cmd.addAll(List.of(TXFS.toString(), "--store", store.toString(), "mount", mp.toString()));
+        cmd.addAll(List.of(options));
+        run(TIMEOUT, null, cmd).ok();
         assertTrue(isMounted(), "mounted: " + mp);
     }
 
     /** Unmounts and mounts the store again with {@code options} (e.g. from a subclass's {@code @BeforeAll}). */
     static void remount(String... options) {
+        remountWithEnv(Map.of(), options);
+    }
+
+    /** {@link #remount} with {@code env} added to the environment of txfs mount. */
+    static void remountWithEnv(Map<String, String> env, String... options) {
         unmountOrClear();
-        mount(options);
+        mountWithEnv(env, options);
     }
 
     /** txfs umount, and if the mount or its daemon is still there, umount -l and kill -9. */

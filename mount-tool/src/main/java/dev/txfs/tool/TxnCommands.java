@@ -21,6 +21,29 @@ final class TxnCommands {
         }
     }
 
+    /** A command that acts on the caller's transaction, or (root only) on one named with --txn. */
+    abstract static class TargetedCommand extends TxnCommand {
+        @Option(
+                names = "--txn",
+                paramLabel = "ID",
+                description = "Root only: act on this open transaction (any user's, see txfs txn list)"
+                        + " instead of the one this process is in.")
+        String txn;
+
+        /** {@code fields} with the encoded transaction id appended when --txn was given. */
+        String[] request(String... fields) throws ToolException {
+            if (txn == null) {
+                return fields;
+            }
+            if (txn.isBlank()) {
+                throw new ToolException(ExitCode.USAGE, "--txn needs a transaction id");
+            }
+            String[] all = java.util.Arrays.copyOf(fields, fields.length + 1);
+            all[fields.length] = TxnClient.encode(txn);
+            return all;
+        }
+    }
+
     @Command(
             name = "begin",
             description = {
@@ -59,9 +82,10 @@ final class TxnCommands {
             description = {
                 "Publish the transaction's changes atomically as a new snapshot (durable when this returns);",
                 "prints its id. If a path it changed was also changed outside since begin, nothing is",
-                "committed, the paths are printed, and the transaction stays open (exit code 6)."
+                "committed, the paths are printed, and the transaction stays open (exit code 6).",
+                "Root may commit another user's transaction with --txn ID."
             })
-    static final class Commit extends TxnCommand {
+    static final class Commit extends TargetedCommand {
         @Option(
                 names = {"-m", "--message"},
                 description = "Snapshot message (default: the one given to begin).")
@@ -71,7 +95,7 @@ final class TxnCommands {
         public Integer call() throws Exception {
             String[] reply;
             try {
-                reply = TxnClient.call(mount(), "commit", TxnClient.encode(message))
+                reply = TxnClient.call(mount(), request("commit", TxnClient.encode(message)))
                         .strip()
                         .split("\t");
             } catch (ToolException e) {
@@ -88,11 +112,14 @@ final class TxnCommands {
 
     @Command(
             name = "abort",
-            description = "Drop the transaction: the live tree and history stay as if it never existed.")
-    static final class Abort extends TxnCommand {
+            description = {
+                "Drop the transaction: the live tree and history stay as if it never existed.",
+                "Root may abort another user's transaction with --txn ID."
+            })
+    static final class Abort extends TargetedCommand {
         @Override
         public Integer call() throws Exception {
-            TxnClient.call(mount(), "abort");
+            TxnClient.call(mount(), request("abort"));
             return 0;
         }
     }
@@ -103,13 +130,13 @@ final class TxnCommands {
                 "Which sync context this process is in (the live tree or a transaction) and how membership",
                 "is decided; for a transaction: its base snapshot, age and changed paths."
             })
-    static final class Status extends TxnCommand {
+    static final class Status extends TargetedCommand {
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
 
         @Override
         public Integer call() throws Exception {
-            System.out.print(TxnClient.call(mount(), "status", json ? "json" : "text"));
+            System.out.print(TxnClient.call(mount(), request("status", json ? "json" : "text")));
             return 0;
         }
     }

@@ -1,0 +1,248 @@
+package dev.txfs.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Who may act on a transaction, on root's mount (allow_other) with real shells of root and of the
+ * user {@code nobody}: the kernel's uid and pid in each control request decide. A user acts only on
+ * its own transaction from inside it; root may also name any transaction with {@code --txn ID}.
+ */
+class TransactionAuthTest extends TransactionItBase {
+    /** Runs the rest of a shell line as nobody, keeping $T, $M and $W. */
+    private static final String NOBODY = "runuser -u nobody --";
+
+    @BeforeAll
+    static void needsRunuser() {
+        assumeTrue(has("runuser"), "needs runuser");
+    }
+
+    /** A marker directory that nobody may write to. */
+    private static Path markers() throws Exception {
+        Path w = tempDir("txfs-auth");
+        sh("chmod 0777 \"$1\"", w.toString()).ok();
+        return w;
+    }
+
+    private static Result txfsAsNobody(String... args) {
+        return sh(NOBODY + " \"$@\"", prepend(TXFS.toString(), args));
+    }
+
+    private static String[] prepend(String first, String[] rest) {
+        String[] all = new String[rest.length + 1];
+        all[0] = first;
+        System.arraycopy(rest, 0, all, 1, rest.length);
+        return all;
+    }
+
+    @Test
+    void nobodyDescendingFromRootsShell_cannotCommitOrAbortIt() throws Exception {
+        Path d = dir("auth-inside");
+        Path w = markers();
+        try {
+            Process p = shell(w, """
+                    cd "$M/auth-inside"
+                    "$T" begin > "$W/id"
+                    echo root > f
+                    set +e
+                    runuser -u nobody -- "$T" commit 2> "$W/commit-err"; echo "commit $?"
+                    runuser -u nobody -- "$T" abort 2> "$W/abort-err"; echo "abort $?"
+                    set -e
+                    "$T" status > "$W/status"
+                    touch "$W/tried"
+                    while [ ! -e "$W/go" ]; do sleep 0.02; done
+                    cat f
+                    "$T" abort
+                    """);
+            await(w.resolve("tried"), p);
+            String id = Files.readString(w.resolve("id")).strip();
+            assertEquals(
+                    "exit 7 / exit 7",
+                    Files.readString(w.resolve("out"))
+                            .strip()
+                            .replace("commit ", "exit ")
+                            .replace("abort ", "exit ")
+                            .replace("\n", " / "),
+                    "nobody's commit and abort are denied");
+            for (String f : new String[] {"commit-err", "abort-err"}) {
+                String err = Files.readString(w.resolve(f));
+                assertTrue(
+                        err.contains("txfs: ") && err.contains(id) && err.contains("belongs to uid 0"), f + ": " + err);
+            }
+            String status = Files.readString(w.resolve("status"));
+            assertTrue(status.startsWith("context: transaction " + id), status);
+            assertTrue(status.contains("added:    /auth-inside/f"), "the transaction is unchanged: " + status);
+            assertFalse(Files.exists(d.resolve("f")), "nothing was committed");
+
+            // txn list: root sees the transaction, nobody does not
+            String rootList = txfs("txn", "list", "--mount", mp.toString()).ok().out();
+            assertTrue(rootList.contains(id) && rootList.contains("root"), rootList);
+            String nobodyList =
+                    txfsAsNobody("txn", "list", "--mount", mp.toString()).ok().out();
+            assertFalse(nobodyList.contains(id), nobodyList);
+            String nobodyJson = txfsAsNobody("txn", "list", "--json", "--mount", mp.toString())
+                    .ok()
+                    .out();
+            assertEquals("[]", nobodyJson.strip());
+
+            Files.createFile(w.resolve("go"));
+            assertTrue(finish(p, w).endsWith("root\n"), "still open and intact after the denied requests");
+            assertFalse(Files.exists(d.resolve("f")), "aborted by its own shell");
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    @Test
+    void nobodyBeginsAndCommitsItsOwnTransactionOnRootsMount() throws Exception {
+        Path d = dir("auth-own");
+        sh("chown nobody \"$1\"", d.toString()).ok();
+        Path w = markers();
+        try {
+            Process p = shell(w, """
+                    runuser -u nobody -- bash -c '
+                      set -eu
+                      cd "$M/auth-own"
+                      "$T" begin > "$W/id"
+                      echo mine > f
+                      mkdir sub
+                      stat -c "%U %U" f sub > "$W/owners"
+                      "$T" txn list > "$W/list"
+                      touch "$W/written"
+                      while [ ! -e "$W/go" ]; do sleep 0.02; done
+                      "$T" commit
+                    '
+                    """);
+            await(w.resolve("written"), p);
+            String id = Files.readString(w.resolve("id")).strip();
+            assertEquals("nobody nobody\nnobody nobody\n", Files.readString(w.resolve("owners")));
+            assertTrue(Files.readString(w.resolve("list")).contains(id), "nobody lists its own transaction");
+            assertEquals("", sh("ls -A \"$1\"", d.toString()).ok().out(), "root outside sees nothing yet");
+            String rootList = txfs("txn", "list", "--mount", mp.toString()).ok().out();
+            assertTrue(rootList.contains(id) && rootList.contains("nobody"), rootList);
+
+            Files.createFile(w.resolve("go"));
+            String snap = finish(p, w).strip();
+            assertTrue(snap.matches("[0-9a-f]{64}"), snap);
+            assertEquals("mine\n", Files.readString(d.resolve("f")));
+            assertEquals(
+                    "nobody f\nnobody sub\n",
+                    sh("cd \"$1\" && stat -c '%U %n' f sub", d.toString()).ok().out());
+            assertTrue(txfs("--store", store.toString(), "log").ok().out().contains(snap.substring(0, 12)));
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    @Test
+    void rootActsOnNobodysTransactionById_nobodyCannotActOnRootsById() throws Exception {
+        Path d = dir("auth-byid");
+        sh("echo live > \"$1/seen\" && echo live > \"$1/seen2\" && chown -R nobody \"$1\"", d.toString())
+                .ok();
+        Path wn = markers();
+        Path wr = markers();
+        Path wc = markers();
+        try {
+            String nobodyScript = """
+                    runuser -u nobody -- bash -c '
+                      set -eu
+                      cd "$M/auth-byid"
+                      "$T" begin > "$W/id"
+                      echo "$NAME" > seen
+                      echo "$NAME" > "$NAME"
+                      touch "$W/written"
+                      while [ ! -e "$W/go" ]; do sleep 0.02; done
+                      cat seen
+                      ls
+                      "$T" status | head -1
+                    '
+                    """;
+            Process nobody = shell(wn, "export NAME=aborted\n" + nobodyScript);
+            Process committed = shell(wc, "export NAME=committed\n" + nobodyScript.replace("seen", "seen2"));
+            Process root = shell(wr, """
+                    cd "$M/auth-byid"
+                    "$T" begin > "$W/id"
+                    echo root > rootfile
+                    touch "$W/written"
+                    while [ ! -e "$W/go" ]; do sleep 0.02; done
+                    "$T" status | head -1
+                    "$T" abort
+                    """);
+            await(wn.resolve("written"), nobody);
+            await(wc.resolve("written"), committed);
+            await(wr.resolve("written"), root);
+            String nobodyId = Files.readString(wn.resolve("id")).strip();
+            String committedId = Files.readString(wc.resolve("id")).strip();
+            String rootId = Files.readString(wr.resolve("id")).strip();
+            String m = mp.toString();
+
+            // nobody names root's transaction (or any id): denied, and root's stays as it was
+            Result denied = txfsAsNobody("abort", "--mount", m, "--txn", rootId);
+            assertEquals(7, denied.exit(), denied::describe);
+            assertTrue(denied.stderr().contains("only root may name a transaction"), denied.stderr());
+            Result deniedCommit = txfsAsNobody("commit", "--mount", m, "--txn", rootId);
+            assertEquals(7, deniedCommit.exit(), deniedCommit::describe);
+            Result deniedOwn = txfsAsNobody("status", "--mount", m, "--txn", nobodyId);
+            assertEquals(7, deniedOwn.exit(), "--txn is root's, even for one's own transaction");
+            Result deniedUnknown = txfsAsNobody("abort", "--mount", m, "--txn", "000000000000");
+            assertEquals(7, deniedUnknown.exit(), "a non-root caller learns nothing about ids");
+            String rootStatus =
+                    txfs("status", "--mount", m, "--txn", rootId).ok().out();
+            assertTrue(rootStatus.startsWith("context: transaction " + rootId), rootStatus);
+            assertTrue(rootStatus.contains("added:    /auth-byid/rootfile"), rootStatus);
+
+            // root: unknown id is not found; status, abort and commit of nobody's by id
+            Result unknown = txfs("abort", "--mount", m, "--txn", "000000000000");
+            assertEquals(3, unknown.exit(), unknown::describe);
+            assertTrue(unknown.stderr().contains("no open transaction 000000000000"), unknown.stderr());
+            String nobodyStatus = txfs("status", "--json", "--mount", m, "--txn", nobodyId)
+                    .ok()
+                    .out();
+            assertTrue(nobodyStatus.contains("\"id\":\"" + nobodyId + "\""), nobodyStatus);
+            assertTrue(nobodyStatus.contains("\"user\":\"nobody\""), nobodyStatus);
+            txfs("abort", "--mount", m, "--txn", nobodyId).ok();
+            String snap = txfs("commit", "--mount", m, "--txn", committedId, "-m", "by root")
+                    .ok()
+                    .out()
+                    .strip();
+            assertTrue(snap.matches("[0-9a-f]{64}"), snap);
+            String list = txfs("txn", "list", "--mount", m).ok().out();
+            assertFalse(list.contains(nobodyId) || list.contains(committedId), list);
+            assertTrue(list.contains(rootId), list);
+
+            Files.createFile(wn.resolve("go"));
+            assertEquals(
+                    "live\ncommitted\nseen\nseen2\ncontext: live tree\n",
+                    finish(nobody, wn),
+                    "after root aborted it, nobody's shell sees the live tree");
+            Files.createFile(wc.resolve("go"));
+            assertEquals("committed\ncommitted\nseen\nseen2\ncontext: live tree\n", finish(committed, wc));
+            assertEquals("committed\n", Files.readString(d.resolve("seen2")));
+            assertEquals(
+                    "nobody\n",
+                    sh("stat -c %U \"$1\"", d.resolve("committed").toString())
+                            .ok()
+                            .out());
+            assertFalse(Files.exists(d.resolve("aborted")));
+            assertEquals("live\n", Files.readString(d.resolve("seen")));
+            assertTrue(txfs("--store", store.toString(), "log").ok().out().contains("by root"));
+
+            Files.createFile(wr.resolve("go"));
+            assertEquals(
+                    "context: transaction " + rootId,
+                    finish(root, wr).lines().findFirst().orElse(""));
+            assertFalse(Files.exists(d.resolve("rootfile")));
+        } finally {
+            removeTree(wn);
+            removeTree(wr);
+            removeTree(wc);
+        }
+    }
+}
