@@ -455,12 +455,14 @@ public final class LiveFs implements FsOps {
         if (v.isLive() || n instanceof Dir || ino == n.serial() + 1) {
             return;
         }
-        Inode rec = inodes.get(ino);
-        if (rec == null || rec.live == null) {
-            return;
-        }
+        // Any other number is the live node's, whether or not the live view has met it yet (after a
+        // commit the live node keeps the committed transaction's number, and the kernel may have
+        // forgotten it): one kernel inode, one page cache, so the transaction needs its own.
         v.inos.put(n, n.serial() + 1);
-        rec.unbind(v);
+        Inode rec = inodes.get(ino);
+        if (rec != null) {
+            rec.unbind(v);
+        }
         divergeNames(v, v, n);
         throw new FsException(Kind.STALE, "diverged from the live tree; look it up again");
     }
