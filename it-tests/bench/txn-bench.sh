@@ -2,7 +2,7 @@
 # Benchmark: transactions. Three parts, one run (the machines are shared and noisy: compare
 # within a run, never across runs):
 #   1. commit latency against changed entries (1, 100, 10,000) and tree size (1,000 and 100,000
-#      files): the time inside the daemon (`txfs commit --json`, elapsed_ms), the wall time of
+#      files): the time inside the daemon (`txfs commit --json`, elapsed_us), the wall time of
 #      `txfs begin` and `txfs commit` as a shell sees them (JVM start included), and `git add -A &&
 #      git commit` of the same change to the same tree in a git repository on the same tmpfs;
 #   2. throughput of a data and a metadata workload with no transaction, inside a transaction, and
@@ -73,7 +73,7 @@ for n in 1000 100000; do
       [ "$i" -gt 0 ] && echo "begin $(( (e - s) / 1000 ))"
       python3 "$t/change.py" "$w/mnt" "$n" "$c" "$c-$i"
       s=$(date +%s%N); j=$("$txfs" commit --json); e=$(date +%s%N)
-      [ "$i" -gt 0 ] && echo "commit $(( (e - s) / 1000 ))" && echo "inside $(echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["elapsed_ms"])')"
+      [ "$i" -gt 0 ] && echo "commit $(( (e - s) / 1000 ))" && echo "inside $(echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["elapsed_us"] / 1000)')"
     done) > "$t/times"
     (cd "$t/git" && for i in $(seq 0 "$r"); do
       python3 "$t/change.py" "$t/git" "$n" "$c" "$c-$i"

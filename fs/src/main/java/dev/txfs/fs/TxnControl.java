@@ -9,6 +9,7 @@ import dev.txfs.fs.FsOps.DirEntry;
 import dev.txfs.fs.FsOps.Entry;
 import dev.txfs.journal.Change;
 import dev.txfs.journal.Diff;
+import dev.txfs.snapshot.Json;
 import dev.txfs.snapshot.MutableNode;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.txn.LiveTree;
@@ -127,7 +128,8 @@ public final class TxnControl {
         return List.of(
                 new DirEntry(".".getBytes(UTF_8), LiveFs.CTL_DIR, 040555, 1, null),
                 new DirEntry("..".getBytes(UTF_8), FsOps.ROOT, 040755, 2, null),
-                new DirEntry("ctl".getBytes(UTF_8), LiveFs.CTL, 0100666, 3, null));
+                new DirEntry("ctl".getBytes(UTF_8), LiveFs.CTL, 0100666, 3, null),
+                new DirEntry(SnapshotsFs.NAME, SnapshotsFs.DIR, 040555, 4, null));
     }
 
     /** A write to the control file: collects the request; a complete line is run and its reply kept. */
@@ -356,7 +358,8 @@ public final class TxnControl {
         ObjectId snap = r.snapshot() != null
                 ? r.snapshot()
                 : live.store().refs().find(LiveTree.REF).orElseThrow();
-        return snap.toHex() + "\t" + (r.snapshot() != null ? r.applied().size() : 0) + "\n";
+        return snap.toHex() + "\t" + (r.snapshot() != null ? r.applied().size() : 0) + "\t" + r.elapsedNs() / 1000
+                + "\n";
     }
 
     private String abort(Caller c, String txn) throws Failure, IOException {
@@ -424,8 +427,15 @@ public final class TxnControl {
             String mode = membership.mode().name().toLowerCase().replace('_', '-');
             if (cur.isEmpty()) {
                 return json
-                        ? "{\"context\":\"live\",\"membership\":\"" + mode + "\",\"open_transactions\":"
-                                + fs.openViews().size() + "}\n"
+                        ? new Json()
+                                        .beginObject()
+                                        .field("context", "live")
+                                        .field("membership", mode)
+                                        .field(
+                                                "open_transactions",
+                                                fs.openViews().size())
+                                        .endObject()
+                                + "\n"
                         : "context: live tree\nmembership: " + mode + "\nopen transactions: "
                                 + fs.openViews().size() + "\n";
             }
@@ -435,27 +445,25 @@ public final class TxnControl {
             long ageS = (clock.getAsLong() - t.startedNs()) / 1_000_000_000L;
             StringBuilder b = new StringBuilder();
             if (json) {
-                b.append("{\"context\":\"transaction\",\"id\":\"")
-                        .append(t.id())
-                        .append('"');
-                b.append(",\"membership\":\"").append(mode).append('"');
-                b.append(",\"base\":\"").append(t.baseSnapshot().toHex()).append('"');
-                b.append(",\"root_pid\":").append(t.rootPid());
-                b.append(",\"user\":").append(quote(userName(t.uid())));
-                b.append(",\"age_seconds\":").append(ageS);
-                b.append(",\"message\":").append(quote(t.message()));
-                b.append(",\"bytes\":").append(s.bytes());
-                b.append(",\"changes\":[");
-                for (int i = 0; i < s.changes().size(); i++) {
-                    Change ch = s.changes().get(i);
-                    b.append(i == 0 ? "" : ",")
-                            .append("{\"path\":")
-                            .append(quote(ch.path()))
-                            .append(",\"change\":\"")
-                            .append(ch.kind().name().toLowerCase())
-                            .append("\"}");
+                Json w = new Json()
+                        .beginObject()
+                        .field("context", "transaction")
+                        .field("id", t.id())
+                        .field("membership", mode)
+                        .field("base", t.baseSnapshot().toHex())
+                        .field("root_pid", t.rootPid())
+                        .field("user", userName(t.uid()))
+                        .field("age_seconds", ageS)
+                        .field("message", t.message())
+                        .field("bytes", s.bytes());
+                w.name("changes").beginArray();
+                for (Change ch : s.changes()) {
+                    w.beginObject()
+                            .field("path", ch.path())
+                            .field("change", ch.kind().name().toLowerCase())
+                            .endObject();
                 }
-                b.append("]}\n");
+                b.append(w.endArray().endObject()).append('\n');
             } else {
                 b.append("context: ").append(t).append('\n');
                 b.append("membership: ").append(mode).append('\n');
@@ -487,13 +495,13 @@ public final class TxnControl {
 
     private String list(Caller c, boolean json) throws IOException {
         synchronized (fs.lock()) {
-            StringBuilder b = new StringBuilder(json ? "[" : "");
+            StringBuilder b = new StringBuilder();
+            Json w = new Json().beginArray();
             if (!json) {
                 b.append(String.format(
                         "%-12s %7s %-10s %8s %7s %10s  %s%n",
                         "ID", "PID", "USER", "AGE", "CHANGES", "BYTES", "COMMAND"));
             }
-            boolean first = true;
             for (Map.Entry<String, LiveFs.View> e : fs.openViews().entrySet()) {
                 Transaction t = e.getValue().txn;
                 if (c.uid() != 0 && c.uid() != t.uid()) {
@@ -502,23 +510,15 @@ public final class TxnControl {
                 Summary s = summary(e.getValue());
                 long ageS = (clock.getAsLong() - t.startedNs()) / 1_000_000_000L;
                 if (json) {
-                    b.append(first ? "" : ",")
-                            .append("{\"id\":\"")
-                            .append(t.id())
-                            .append('"')
-                            .append(",\"root_pid\":")
-                            .append(t.rootPid())
-                            .append(",\"command\":")
-                            .append(quote(t.rootCommand()))
-                            .append(",\"user\":")
-                            .append(quote(userName(t.uid())))
-                            .append(",\"age_seconds\":")
-                            .append(ageS)
-                            .append(",\"changes\":")
-                            .append(s.changes().size())
-                            .append(",\"bytes\":")
-                            .append(s.bytes())
-                            .append('}');
+                    w.beginObject()
+                            .field("id", t.id())
+                            .field("root_pid", t.rootPid())
+                            .field("command", t.rootCommand())
+                            .field("user", userName(t.uid()))
+                            .field("age_seconds", ageS)
+                            .field("changes", s.changes().size())
+                            .field("bytes", s.bytes())
+                            .endObject();
                 } else {
                     b.append(String.format(
                             "%-12s %7d %-10s %8s %7d %10d  %s%n",
@@ -530,35 +530,13 @@ public final class TxnControl {
                             s.bytes(),
                             t.rootCommand()));
                 }
-                first = false;
             }
-            return json ? b.append("]\n").toString() : b.toString();
+            return json ? w.endArray() + "\n" : b.toString();
         }
     }
 
     private static String age(long s) {
         return s < 120 ? s + "s" : s < 7200 ? s / 60 + "m" : s / 3600 + "h";
-    }
-
-    static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char ch : s.toCharArray()) {
-            switch (ch) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\t' -> b.append("\\t");
-                case '\r' -> b.append("\\r");
-                default -> {
-                    if (ch < 0x20) {
-                        b.append(String.format("\\u%04x", (int) ch));
-                    } else {
-                        b.append(ch);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
     }
 
     /** The user's name from /etc/passwd, else "uid N". */

@@ -1,5 +1,6 @@
 package dev.txfs.tool;
 
+import dev.txfs.snapshot.Json;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -91,6 +92,11 @@ final class TxnCommands {
                 description = "Snapshot message (default: the one given to begin).")
         String message = "";
 
+        @Option(
+                names = "--json",
+                description = "Print JSON: the snapshot, the paths changed, and the commit's time inside the daemon.")
+        boolean json;
+
         @Override
         public Integer call() throws Exception {
             String[] reply;
@@ -105,7 +111,16 @@ final class TxnCommands {
                 }
                 throw e;
             }
-            System.out.println(reply[0]);
+            if (json) {
+                System.out.println(new Json()
+                        .beginObject()
+                        .field("snapshot", reply[0])
+                        .field("changes", reply.length > 1 ? Long.parseLong(reply[1]) : 0)
+                        .field("elapsed_us", reply.length > 2 ? Long.parseLong(reply[2]) : 0)
+                        .endObject());
+            } else {
+                System.out.println(reply[0]);
+            }
             return 0;
         }
     }
