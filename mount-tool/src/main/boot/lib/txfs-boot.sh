@@ -15,6 +15,9 @@
 #   TXFS_CMDLINE  the kernel command line file (default: /proc/cmdline)
 #   TXFS_CONSOLE  where messages go besides stderr (default: /dev/console)
 #   TXFS_WAIT     seconds to wait for the store device and for the mount (default: 30 and 60)
+#   TXFS_LOG      the daemon's log (default: logs/boot.log in the store)
+#   TXFS_SWITCH_ROOT=1  (set by the hooks) the initramfs will move /proc into the new root and
+#                 switch root, deleting its own files: see txfs_keep_proc and txfs_keep_files
 #
 # txfs_boot_root NEWROOT does all of it: mounts the store read-write at $TXFS_RUN/store-fs, runs
 # `txfs boot resolve` (which records the boot and uses a try), starts the daemon on the chosen
@@ -30,7 +33,8 @@
 
 txfs_say() {
     echo "txfs: $*" >&2
-    if [ -n "$TXFS_CONSOLE" ] && [ -w "$TXFS_CONSOLE" ]; then
+    # (in an initramfs stderr often is the console already: say it once)
+    if [ -n "$TXFS_CONSOLE" ] && [ -w "$TXFS_CONSOLE" ] && ! [ /proc/self/fd/2 -ef "$TXFS_CONSOLE" ]; then
         echo "txfs: $*" >>"$TXFS_CONSOLE" 2>/dev/null || true
     fi
 }
@@ -112,6 +116,31 @@ txfs_mounted() {
     return 1
 }
 
+# txfs_keep_proc: the daemon finds which process a request comes from in /proc/<pid>/. Before
+# switch_root the initramfs moves its /proc mount into the new root (mount --move), but the daemon
+# keeps the initramfs as its root directory, where /proc would then be empty and every request
+# would fail (in a VM: SIGBUS in the new init, whose pages could not be read). A second proc
+# mounted on top of the first is what the move takes; the one below stays for the daemon. (sysfs
+# cannot be stacked so: EBUSY. So the daemon tells transactions apart by parent pids, not cgroups,
+# whose /sys/fs/cgroup moves away too.)
+txfs_keep_proc() {
+    mount -t proc proc /proc
+}
+
+# txfs_keep_files: switch_root deletes the initramfs's files, but the JVM opens some of its own
+# by path long after it started (measured: lib/tzdb.dat at the daemon's first log record, after the
+# mount is up). Files below another mount point are not deleted, so $TXFS_HOME moves onto a tmpfs
+# of its own.
+txfs_keep_files() {
+    if grep -q " $TXFS_HOME tmpfs " /proc/mounts 2>/dev/null; then
+        return 0
+    fi
+    rm -rf /.txfs-home && cp -a "$TXFS_HOME" /.txfs-home \
+        && mount -t tmpfs -o mode=0755 tmpfs "$TXFS_HOME" \
+        && cp -a /.txfs-home/. "$TXFS_HOME/" \
+        && rm -rf /.txfs-home
+}
+
 # txfs_boot_root NEWROOT: see the top of this file.
 txfs_boot_root() {
     _root="$1"
@@ -133,15 +162,22 @@ txfs_boot_root() {
     [ -n "$_id" ] || { txfs_say "txfs boot resolve printed no snapshot"; return 1; }
     txfs_say "booting snapshot $_id ($_rule: $_why)"
     mkdir -p "$_storedir/logs"
+    if [ "${TXFS_SWITCH_ROOT:-}" = 1 ]; then
+        txfs_keep_proc || { txfs_say "cannot mount a second /proc for the daemon"; return 1; }
+        txfs_keep_files || { txfs_say "cannot copy $TXFS_HOME to a tmpfs for the daemon"; return 1; }
+        _membership=parent-walk
+    fi
+    _log="${TXFS_LOG:-$_storedir/logs/boot.log}"
     # argv[0] "@txfs" (the launcher honours TXFS_ARGV0): systemd leaves root-storage daemons alone
     TXFS_ARGV0=@txfs "$TXFS" --store "$_storedir" mount --foreground "$_root" --snapshot "$_id" -o rootfs \
-        </dev/null >>"$_storedir/logs/boot.log" 2>&1 &
+        --membership "${_membership:-auto}" \
+        </dev/null >>"$_log" 2>&1 &
     _pid=$!
     _i=0
     until txfs_mounted "$_root"; do
         if ! kill -0 "$_pid" 2>/dev/null; then
-            txfs_say "the txfs daemon exited; its log: $_storedir/logs/boot.log"
-            tail -n 5 "$_storedir/logs/boot.log" >&2 2>/dev/null
+            txfs_say "the txfs daemon exited; its log: $_log"
+            tail -n 5 "$_log" >&2 2>/dev/null
             return 1
         fi
         if [ "$_i" -ge "$((${TXFS_WAIT:-60} * 10))" ]; then

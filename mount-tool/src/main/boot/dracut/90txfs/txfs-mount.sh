@@ -8,5 +8,5 @@ if [ "$root" = "txfs" ] && ! ismounted "$NEWROOT"; then
     modprobe -q loop
     mkdir -p /tmp
     . /usr/lib/txfs/boot/txfs-boot.sh
-    TXFS_CMDLINE=/proc/cmdline txfs_boot_root "$NEWROOT" || die "txfs: could not mount the root snapshot"
+    TXFS_SWITCH_ROOT=1 TXFS_CMDLINE=/proc/cmdline txfs_boot_root "$NEWROOT" || die "txfs: could not mount the root snapshot"
 fi
