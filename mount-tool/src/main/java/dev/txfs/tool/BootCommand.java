@@ -204,8 +204,8 @@ final class BootCommand implements Callable<Integer> {
 
     @Command(
             name = "set-default",
-            description = "Make SNAPSHOT the default boot (ref boot/default), with N boots to be marked good in"
-                    + " before boot falls back to boot/last-good.")
+            description = "Make SNAPSHOT the default boot (ref boot/default). It gets N boots to be marked good;"
+                    + " after that, boots fall back to boot/last-good.")
     static final class SetDefault extends Verb {
         @Parameters(paramLabel = "SNAPSHOT", description = "A ref, a tag, a snapshot id or a unique prefix.")
         String snapshot;

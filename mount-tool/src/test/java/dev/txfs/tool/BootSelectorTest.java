@@ -94,13 +94,32 @@ final class BootSelectorTest {
     }
 
     @Test
-    void decide_ambiguousOrTooShortPrefix_fallsBack() {
+    void decide_tooShortPrefix_fallsBack() {
         selector.setDefault(a, 1);
-        // "0" .. "f": some one-digit prefix is too short; the message says why
+        // a prefix under 4 digits names nothing; the message says why
         BootSelector.Decision d =
                 selector.decide(cmdline("txfs.root=" + a.toHex().substring(0, 2)));
         assertEquals(a, d.snapshot());
         assertTrue(d.why().contains("is not usable: snapshot id prefix"), d.why());
+    }
+
+    @Test
+    void decide_ambiguousPrefix_fallsBack_sayingHowManyMatch() {
+        selector.setDefault(a, 1);
+        // record snapshots until two share a 4-digit prefix (birthday bound: a few hundred)
+        java.util.Map<String, ObjectId> seen = new java.util.HashMap<>();
+        String shared = null;
+        ObjectId root = Snapshots.load(store, a).root();
+        for (int i = 0; shared == null; i++) {
+            ObjectId id = Snapshots.record(store, "many", root, "t", "s" + i, () -> 3L);
+            String p = id.toHex().substring(0, 4);
+            if (seen.putIfAbsent(p, id) != null) {
+                shared = p;
+            }
+        }
+        BootSelector.Decision d = selector.decide(cmdline("txfs.root=" + shared));
+        assertEquals(a, d.snapshot());
+        assertTrue(d.why().matches("txfs.root=" + shared + " is ambiguous \\([0-9]+ snapshots match\\)"), d.why());
     }
 
     @Test
