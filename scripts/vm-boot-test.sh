@@ -7,13 +7,17 @@
 # unpacked with dpkg -x, not installed), qemu-system-x86_64 under software emulation (-accel tcg:
 # KVM does not work on these machines), and an initramfs made here of busybox, the kernel modules
 # a FUSE root on a virtio disk needs, the jlink'd runtime (scripts/build-boot-runtime.sh), the txfs
-# jar and launcher, and the boot library mount-tool/src/main/boot/lib/txfs-boot.sh, which its
-# /init sources and calls as initramfs-tools' scripts/txfs does. The store is on a virtio disk
+# jar and launcher, and the boot library mount-tool/src/main/boot/lib/txfs-boot.sh. Its /init is
+# initramfs-tools' own (/init, scripts/functions, scripts/local from Debian's initramfs-tools-core,
+# run-init from klibc-utils), running this repository's init-top/txfs and scripts/txfs, as
+# mkinitramfs would lay them out; TXFS_VM_INIT=minimal uses a small /init calling the library
+# directly instead. The store is on a virtio disk
 # (ext4, directory /txfs) holding two snapshots, A and B, of a tiny busybox system whose /sbin/init
 # prints its marker file and powers off. Three boots: txfs.root=A, txfs.root=B (by prefix), and a
 # bogus value, which must come up on boot/last-good (B) with the reason on the console.
 # Prints each boot's duration; exits non-zero on the first wrong result. Installs qemu-system-x86,
-# busybox-static, cpio and e2fsprogs with apt-get where missing.
+# cpio and e2fsprogs with apt-get where missing; fetches the kernel, busybox-static,
+# initramfs-tools-core, klibc-utils and libklibc with apt-get download (unpacked, not installed).
 set -euo pipefail
 
 repo="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,11 +49,13 @@ mkdir -p "$debs"
 kpkg="$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)"
 [ -n "$kpkg" ] || die "cannot tell which package linux-image-amd64 depends on (apt-get update?)"
 kver="${kpkg#linux-image-}"
-if [ ! -d "$work/kernel/boot" ] || [ ! -f "$work/kernel/boot/vmlinuz-$kver" ]; then
-    (cd "$debs" && apt-get download "$kpkg" busybox-static >/dev/null 2>&1) || die "apt-get download $kpkg busybox-static failed"
-    rm -rf "$work/kernel" "$work/busybox"
+if [ ! -f "$work/kernel/boot/vmlinuz-$kver" ] || [ ! -f "$work/itools/usr/share/initramfs-tools/init" ]; then
+    (cd "$debs" && apt-get download "$kpkg" busybox-static initramfs-tools-core klibc-utils libklibc >/dev/null 2>&1) \
+        || die "apt-get download $kpkg busybox-static initramfs-tools-core klibc-utils libklibc failed"
+    rm -rf "$work/kernel" "$work/busybox" "$work/itools"
     dpkg -x "$debs/${kpkg}_"*.deb "$work/kernel"
     dpkg -x "$debs/busybox-static_"*.deb "$work/busybox"
+    for p in initramfs-tools-core klibc-utils libklibc; do dpkg -x "$debs/${p}_"*.deb "$work/itools"; done
 fi
 vmlinuz="$work/kernel/boot/vmlinuz-$kver"
 busybox="$work/busybox/bin/busybox"
@@ -88,13 +94,41 @@ mkdir -p "$ird/lib/modules"
 for m in $mods; do
     f="$(find "$kmods/kernel" -name "$m.ko*" | head -n1)"
     if [ -n "$f" ]; then
+        rel="${f#"$kmods"/}"
+        rel="${rel%.xz}"
+        rel="${rel%.zst}"
+        mkdir -p "$ird/lib/modules/$kver/$(dirname "$rel")"
         case "$f" in
-            *.xz) xz -dc "$f" >"$ird/lib/modules/$m.ko" ;;
-            *.zst) zstd -qdc "$f" >"$ird/lib/modules/$m.ko" ;;
-            *) cp "$f" "$ird/lib/modules/$m.ko" ;;
+            *.xz) xz -dc "$f" >"$ird/lib/modules/$kver/$rel" ;;
+            *.zst) zstd -qdc "$f" >"$ird/lib/modules/$kver/$rel" ;;
+            *) cp "$f" "$ird/lib/modules/$kver/$rel" ;;
         esac
+        ln -s "$kver/$rel" "$ird/lib/modules/$m.ko"
     fi # else built in
 done
+"$busybox" depmod -b "$ird" "$kver"
+if [ "${TXFS_VM_INIT:-initramfs-tools}" = initramfs-tools ]; then
+    it="$work/itools/usr/share/initramfs-tools"
+    cp "$it/init" "$ird/init"
+    mkdir -p "$ird/scripts/init-top" "$ird/scripts/init-bottom" "$ird/conf/conf.d" "$ird/usr/bin"
+    cp "$it/scripts/functions" "$it/scripts/local" "$it/scripts/nfs" "$ird/scripts/"
+    cp "$work/itools/etc/initramfs-tools/initramfs.conf" "$ird/conf/initramfs.conf"
+    echo "DPKG_ARCH=amd64" >"$ird/conf/arch.conf"
+    printf '%s\n' fuse virtio_pci virtio_blk ext4 >"$ird/conf/modules"
+    ln -s /bin/busybox "$ird/sbin/modprobe"
+    # the files `txfs boot install` puts under /usr/share/initramfs-tools, where mkinitramfs puts them
+    boot="$repo/mount-tool/src/main/boot/initramfs-tools"
+    cp "$boot/scripts/txfs" "$ird/scripts/txfs"
+    cp "$boot/scripts/init-top/txfs" "$ird/scripts/init-top/txfs"
+    # udev's init-bottom moves /dev into the new root; this initramfs has no udev
+    printf '#!/bin/sh\n[ "$1" = prereqs ] && exit 0\nmount -n -o move /dev "${rootmnt}/dev"\n' >"$ird/scripts/init-bottom/dev"
+    chmod +x "$ird/scripts/init-top/txfs" "$ird/scripts/init-bottom/dev"
+    for d in init-top/txfs init-bottom/dev; do # the ORDER files mkinitramfs writes
+        printf '/scripts/%s "$@"\n[ -e /conf/param.conf ] && . /conf/param.conf\n' "$d" >>"$ird/scripts/${d%/*}/ORDER"
+    done
+    cp "$work/itools/usr/lib/klibc/bin/run-init" "$ird/usr/bin/run-init"
+    cp "$work/itools"/lib/klibc-*.so "$ird/lib/"
+else
 cat >"$ird/init" <<INIT
 #!/bin/sh
 # A minimal initramfs /init doing what initramfs-tools' /init does around scripts/txfs's mountroot.
@@ -123,6 +157,7 @@ mount --move /sys /root/sys
 mount --move /proc /root/proc
 exec switch_root /root /sbin/init
 INIT
+fi
 chmod +x "$ird/init"
 (cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
 say "initramfs $(du -h "$work/initrd.gz" | cut -f1) (runtime $(du -sh "$rt" | cut -f1))"
