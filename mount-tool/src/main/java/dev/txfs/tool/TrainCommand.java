@@ -33,6 +33,8 @@ final class TrainCommand extends BaseCommand {
             Files.createLink(src.resolve("hard"), src.resolve("small"));
             String store = tmp.resolve("store").toString();
             String source = tmp.resolve("src").toString();
+            String cmdline = Files.writeString(tmp.resolve("cmdline"), "ro txfs.root=nosuch txfs.store=/dev/vda\n")
+                    .toString();
             String[][] runs = {
                 {"--store", store, "init"},
                 {"--store", store, "snapshot", "--from-dir", source, "-v", "--ref", "tags/first"},
@@ -51,6 +53,11 @@ final class TrainCommand extends BaseCommand {
                 {"--store", store, "du"},
                 {"--store", store, "checkout", "HEAD", tmp.resolve("out").toString(), "-v"},
                 {"--store", store, "show", "nosuchsnapshot"},
+                {"--store", store, "boot", "set-default", "HEAD", "--tries", "2"},
+                {"--store", store, "boot", "resolve", "--cmdline", cmdline},
+                {"--store", store, "boot", "resolve", "--cmdline", cmdline, "--json", "--dry-run"},
+                {"--store", store, "boot", "mark-good"},
+                {"--store", store, "boot", "list"},
                 {"help", "snapshot"},
             };
             for (String[] args : runs) {

@@ -49,6 +49,7 @@ final class TxfsCommand {
         v.put("du", DuCommand::new);
         v.put("mount", MountCommand::new);
         v.put("umount", UmountCommand::new);
+        v.put("boot", BootCommand::new);
         v.put("begin", TxnCommands.Begin::new);
         v.put("commit", TxnCommands.Commit::new);
         v.put("abort", TxnCommands.Abort::new);

@@ -14,6 +14,7 @@ import java.util.function.Consumer;
 public final class InMemoryObjectStore implements ObjectStore, RefStore {
     private final ConcurrentSkipListMap<ObjectId, byte[]> objects = new ConcurrentSkipListMap<>();
     private final Map<String, ObjectId> refs = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> values = new ConcurrentHashMap<>();
     private final java.util.Set<ObjectId> shallow = new java.util.concurrent.ConcurrentSkipListSet<>();
 
     @Override
@@ -80,6 +81,31 @@ public final class InMemoryObjectStore implements ObjectStore, RefStore {
     @Override
     public Optional<ObjectId> find(String name) {
         return Optional.ofNullable(refs.get(name));
+    }
+
+    @Override
+    public Optional<byte[]> findValue(String key) {
+        return Optional.ofNullable(values.get(key)).map(byte[]::clone);
+    }
+
+    @Override
+    public synchronized boolean compareAndSetAll(java.util.List<Update> updates, java.util.List<ValueUpdate> vs) {
+        for (ValueUpdate v : vs) {
+            if (!java.util.Arrays.equals(values.get(v.key()), v.expected())) {
+                return false;
+            }
+        }
+        if (!compareAndSetAll(updates)) {
+            return false;
+        }
+        for (ValueUpdate v : vs) {
+            if (v.next() == null) {
+                values.remove(v.key());
+            } else {
+                values.put(v.key(), v.next().clone());
+            }
+        }
+        return true;
     }
 
     @Override

@@ -325,13 +325,54 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
 
     @Override
     public boolean compareAndSetAll(java.util.List<Update> updates) {
+        return compareAndSetAll(updates, java.util.List.of());
+    }
+
+    /**
+     * Values live in the {@code meta} database under {@code "value/" + key}; stores written before
+     * values existed simply have none, and older versions ignore these keys (format unchanged).
+     */
+    private static byte[] valueKey(String key) {
+        if (key.isEmpty() || key.length() > 200) {
+            throw new IllegalArgumentException("invalid value key: '" + key + "'");
+        }
+        return ("value/" + key).getBytes(UTF_8);
+    }
+
+    @Override
+    public Optional<byte[]> findValue(String key) {
+        byte[] k = valueKey(key);
+        return read(txn -> {
+            ByteBuffer v = meta.get(txn, key(k));
+            return Optional.ofNullable(v == null ? null : copy(v));
+        });
+    }
+
+    @Override
+    public boolean compareAndSetAll(java.util.List<Update> updates, java.util.List<ValueUpdate> values) {
         updates.forEach(u -> RefStore.checkName(u.name()));
+        values.forEach(v -> valueKey(v.key()));
         boolean set = write(txn -> {
+            for (ValueUpdate u : values) {
+                ByteBuffer v = meta.get(txn, key(valueKey(u.key())));
+                if (!java.util.Arrays.equals(v == null ? null : copy(v), u.expected())) {
+                    return false;
+                }
+            }
             for (Update u : updates) {
                 ByteBuffer v = refs.get(txn, key(u.name().getBytes(UTF_8)));
                 ObjectId current = v == null ? null : ObjectId.fromBytes(copy(v), 0);
                 if (!Objects.equals(current, u.expected())) {
                     return false;
+                }
+            }
+            // Every comparison passed: only now write (write() commits whatever the body did).
+            for (ValueUpdate u : values) {
+                ByteBuffer k = key(valueKey(u.key()));
+                if (u.next() == null) {
+                    meta.delete(txn, k);
+                } else {
+                    meta.put(txn, k, direct(u.next()));
                 }
             }
             for (Update u : updates) {

@@ -32,6 +32,26 @@ public interface RefStore {
     /** Refs whose name starts with {@code prefix}, by name. */
     SortedMap<String, ObjectId> list(String prefix);
 
+    /**
+     * A change to a small durable value kept beside the refs (the boot try counter): {@code key}
+     * from {@code expected} to {@code next} (null: absent / delete).
+     */
+    record ValueUpdate(String key, byte[] expected, byte[] next) {}
+
+    /** The value stored under {@code key} (see {@link ValueUpdate}), if any. */
+    default Optional<byte[]> findValue(String key) {
+        throw new UnsupportedOperationException("this ref store keeps no values");
+    }
+
+    /**
+     * Like {@link #compareAndSetAll(java.util.List)}, and in the same atomic, durable step also
+     * compares and sets values: every ref and every value must hold its expected content, else
+     * nothing changes and the result is false.
+     */
+    default boolean compareAndSetAll(java.util.List<Update> updates, java.util.List<ValueUpdate> values) {
+        throw new UnsupportedOperationException("this ref store keeps no values");
+    }
+
     static String checkName(String name) {
         if (name.length() > 255 || !NAME.matcher(name).matches() || name.contains("..")) {
             throw new IllegalArgumentException("invalid ref name: '" + name + "'");

@@ -164,6 +164,16 @@ final class LmdbObjectStoreTest extends ObjectStoreContractTest {
     }
 
     @Test
+    void reopen_afterClose_seesValues_andShallowSetAndFormatAreUntouched() {
+        byte[] v = "abc 2 3".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(store.refs().compareAndSetAll(List.of(), List.of(new RefStore.ValueUpdate("boot/tries", null, v))));
+        store.close();
+        store = LmdbObjectStore.open(dir());
+        assertArrayEquals(v, store.refs().findValue("boot/tries").orElseThrow());
+        assertEquals(java.util.Set.of(), ((LmdbObjectStore) store).shallow());
+    }
+
+    @Test
     void put_beforeFlush_isNotVisibleToTheStore() {
         byte[] obj = chunk(3, 100);
         try (ObjectWriter w = store.newWriter()) {

@@ -381,4 +381,33 @@ public abstract class ObjectStoreContractTest {
             pool.shutdownNow();
         }
     }
+
+    // ---- values beside the refs ----------------------------------------------------------------
+
+    @Test
+    void compareAndSetAll_withValues_movesRefsAndValuesTogetherOrNotAtAll() {
+        ObjectId a = putAndClose(small(1));
+        byte[] v1 = "one".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] v2 = "two".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        RefStore refs = store.refs();
+        assertEquals(Optional.empty(), refs.findValue("boot/tries"));
+        assertTrue(refs.compareAndSetAll(
+                List.of(new RefStore.Update("boot/default", null, a)),
+                List.of(new RefStore.ValueUpdate("boot/tries", null, v1))));
+        assertArrayEquals(v1, refs.findValue("boot/tries").orElseThrow());
+        // a stale expected value: neither the ref nor the value moves
+        assertFalse(refs.compareAndSetAll(
+                List.of(new RefStore.Update("boot/default", a, null)),
+                List.of(new RefStore.ValueUpdate("boot/tries", v2, null))));
+        assertEquals(Optional.of(a), refs.find("boot/default"));
+        assertArrayEquals(v1, refs.findValue("boot/tries").orElseThrow());
+        // a stale expected ref: the value does not move either
+        assertFalse(refs.compareAndSetAll(
+                List.of(new RefStore.Update("boot/default", null, a)),
+                List.of(new RefStore.ValueUpdate("boot/tries", v1, v2))));
+        assertArrayEquals(v1, refs.findValue("boot/tries").orElseThrow());
+        assertTrue(refs.compareAndSetAll(List.of(), List.of(new RefStore.ValueUpdate("boot/tries", v1, null))));
+        assertEquals(Optional.empty(), refs.findValue("boot/tries"));
+        assertEquals(Optional.of(a), refs.find("boot/default"));
+    }
 }
