@@ -29,7 +29,7 @@ final class DeltaFixture {
         ObjectId root = new Editor(store, Editor.empty(store))
                 .write("/etc/hosts", "127.0.0.1 localhost\n")
                 .write("/etc/motd", "hello\n")
-                .write("/bin/tool", bytes(300_000, 1))
+                .write("/bin/tool", bytes(120_000, 1))
                 .write("/share/doc/a", bytes(5_000, 2))
                 .write("/share/doc/b", "b")
                 .symlink("/share/link", "doc/a")
@@ -40,8 +40,8 @@ final class DeltaFixture {
 
     /** The base with a few changes: one file edited in place, one added, one removed, a chmod. */
     static ObjectId next(ObjectStore store, ObjectId base) throws Exception {
-        byte[] tool = bytes(300_000, 1);
-        tool[150_000] ^= 1;
+        byte[] tool = bytes(120_000, 1);
+        tool[60_000] ^= 1;
         ObjectId root = new Editor(store, Snapshot.decode(store.get(base)).root())
                 .at(Editor.T0 + 5_000)
                 .write("/bin/tool", tool)
