@@ -42,6 +42,10 @@ final class DeltaStreamFuzzTest {
     private static ObjectId base;
     private static ObjectId next;
     private static final List<byte[]> seeds = new ArrayList<>();
+    /** The public key of the signed seed: a third of the cases with that seed require its signature. */
+    private static final String SIGNER = "base-next-signed.pub";
+
+    private static Ed25519.Public signer;
 
     @BeforeAll
     static void corpus() throws Exception {
@@ -55,7 +59,11 @@ final class DeltaStreamFuzzTest {
             Files.write(dir.resolve(CORPUS[0]), DeltaFixture.stream(source, null, base, null));
             Files.write(dir.resolve(CORPUS[1]), DeltaFixture.stream(source, base, next, null));
             Files.write(dir.resolve(CORPUS[2]), DeltaFixture.stream(source, base, next, key));
+            Files.deleteIfExists(dir.resolve(SIGNER));
+            Ed25519.writePublic(key.publicKey(), dir.resolve(SIGNER), "signs " + CORPUS[2]);
         }
+        signer = Ed25519.readPublic(Path.of(
+                DeltaStreamFuzzTest.class.getResource("/delta-corpus/" + SIGNER).toURI()));
         for (String name : CORPUS) {
             try (InputStream in = DeltaStreamFuzzTest.class.getResourceAsStream("/delta-corpus/" + name)) {
                 seeds.add(in.readAllBytes());
@@ -72,7 +80,9 @@ final class DeltaStreamFuzzTest {
     void corpus_unmutated_importsAndGivesTheFixtureSnapshots() throws Exception {
         for (int i = 0; i < seeds.size(); i++) {
             InMemoryObjectStore target = freshTarget(i > 0);
-            DeltaReader.Checked c = DeltaReader.check(DeltaReader.Source.of(seeds.get(i)), target, List.of());
+            DeltaReader.Checked c = DeltaReader.check(
+                    DeltaReader.Source.of(seeds.get(i)), target, i == 2 ? List.of(signer) : List.of());
+            assertEquals(i == 2, c.signatureVerified());
             c.apply(target, "imports/x", null);
             assertEquals(i == 0 ? base : next, c.to(), CORPUS[i] + " no longer matches DeltaFixture");
             assertTrue(Verifier.verify(target, n -> {}).clean());
@@ -91,10 +101,11 @@ final class DeltaStreamFuzzTest {
             int which = rnd.nextInt(seeds.size());
             byte[] stream = rnd.nextInt(3) == 0 ? reseal(seeds.get(which), rnd) : mutate(seeds.get(which), rnd);
             InMemoryObjectStore target = freshTarget(which > 0 || rnd.nextInt(8) == 0);
+            List<Ed25519.Public> trust = which == 2 && rnd.nextInt(3) == 0 ? List.of(signer) : List.of();
             DeltaFixture.State before = DeltaFixture.state(target);
             long t0 = System.nanoTime();
             try {
-                DeltaReader.Checked c = DeltaReader.check(DeltaReader.Source.of(stream), target, List.of());
+                DeltaReader.Checked c = DeltaReader.check(DeltaReader.Source.of(stream), target, trust);
                 c.apply(target, "imports/x", null);
                 Verifier.Report r = Verifier.verify(target, x -> {});
                 if (!r.clean()) {
