@@ -12,7 +12,6 @@ import dev.txfs.snapshot.Verifier;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,12 +61,15 @@ final class DeltaStreamFuzzTest {
             Files.deleteIfExists(dir.resolve(SIGNER));
             Ed25519.writePublic(key.publicKey(), dir.resolve(SIGNER), "signs " + CORPUS[2]);
         }
-        signer = Ed25519.readPublic(Path.of(
-                DeltaStreamFuzzTest.class.getResource("/delta-corpus/" + SIGNER).toURI()));
+        Path corpus = write != null
+                ? Path.of(write)
+                : Path.of(DeltaStreamFuzzTest.class
+                                .getResource("/delta-corpus/" + SIGNER)
+                                .toURI())
+                        .getParent();
+        signer = Ed25519.readPublic(corpus.resolve(SIGNER));
         for (String name : CORPUS) {
-            try (InputStream in = DeltaStreamFuzzTest.class.getResourceAsStream("/delta-corpus/" + name)) {
-                seeds.add(in.readAllBytes());
-            }
+            seeds.add(Files.readAllBytes(corpus.resolve(name)));
         }
     }
 
