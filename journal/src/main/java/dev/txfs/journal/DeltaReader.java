@@ -253,7 +253,11 @@ public final class DeltaReader {
         ObjectId to;
         final List<ObjectId> ids = new ArrayList<>();
         /** Stream object → the objects it references (absent for chunks). */
-        final Map<ObjectId, ObjectId[]> refs = new HashMap<>();
+        final Map<ObjectId, Edge[]> refs = new HashMap<>();
+        /** Stream objects' types, and what the tree nodes among them hold. */
+        final Map<ObjectId, ObjectType> types = new HashMap<>();
+
+        final Map<ObjectId, SafeNames.NodeKind> treeKinds = new HashMap<>();
 
         ObjectId digest;
         ObjectId signer;
@@ -305,13 +309,17 @@ public final class DeltaReader {
                         throw new DeltaException(
                                 Problem.MALFORMED, "object " + id + " is a " + t + " but its record says type " + type);
                     }
-                    SafeNames.check(bytes);
-                    List<ObjectId> r = new ArrayList<>();
-                    ObjectGraph.references(bytes, (ref, chunkBytes) -> r.add(ref));
+                    SafeNames.NodeKind kind = SafeNames.check(bytes);
+                    if (kind != null) {
+                        treeKinds.put(id, kind);
+                    }
+                    types.put(id, t);
+                    List<Edge> r = new ArrayList<>();
+                    ObjectGraph.slots(bytes, (slot, ref, chunk) -> r.add(Edge.of(slot, ref, chunk)));
                     if (t == ObjectType.CHUNK) {
                         dev.txfs.snapshot.Chunks.decode(bytes);
                     } else {
-                        refs.put(id, r.toArray(ObjectId[]::new));
+                        refs.put(id, r.toArray(Edge[]::new));
                     }
                     if (id.equals(to)) {
                         snapshotBytes = bytes;
@@ -367,27 +375,38 @@ public final class DeltaReader {
             return new Checked(this, verified, fresh);
         }
 
-        /** Every object reaches only objects of the stream or the store, and the stream holds nothing else. */
+        /**
+         * Every object reaches only objects of the stream or the store, each of the type its slot
+         * calls for; tree nodes of directories hold entries and those of link tables hold records
+         * (so no record's path can pose as a name); the stream holds nothing else.
+         */
         private long closure(ObjectStore store) {
+            Map<ObjectId, Integer> reachedAs = new HashMap<>();
             Set<ObjectId> reached = new HashSet<>();
-            ArrayDeque<ObjectId> todo = new ArrayDeque<>();
+            ArrayDeque<Edge> todo = new ArrayDeque<>();
             Set<ObjectId> inStream = new HashSet<>(ids);
             if (inStream.contains(to)) {
-                reached.add(to);
-                todo.push(to);
+                todo.push(new Edge(to, Edge.OTHER, ObjectType.SNAPSHOT));
             }
             Map<ObjectId, Boolean> inStore = new HashMap<>();
             while (!todo.isEmpty()) {
-                ObjectId id = todo.pop();
-                for (ObjectId r : refs.getOrDefault(id, new ObjectId[0])) {
-                    if (inStream.contains(r)) {
-                        if (reached.add(r)) {
-                            todo.push(r);
-                        }
-                    } else if (!inStore.computeIfAbsent(r, store::contains)) {
+                Edge e = todo.pop();
+                int seen = reachedAs.getOrDefault(e.id, 0);
+                if ((seen & (1 << e.place)) != 0) {
+                    continue;
+                }
+                reachedAs.put(e.id, seen | 1 << e.place);
+                reached.add(e.id);
+                checkPlace(e);
+                for (Edge r : refs.getOrDefault(e.id, new Edge[0])) {
+                    Edge next = r.place == Edge.SAME ? new Edge(r.id, e.place, r.type) : r;
+                    if (inStream.contains(r.id)) {
+                        todo.push(next);
+                    } else if (!inStore.computeIfAbsent(r.id, store::contains)) {
                         throw new DeltaException(
                                 Problem.MISSING_OBJECT,
-                                "object " + r + " (referenced by " + id + ") is in neither the stream nor the store");
+                                "object " + r.id + " (referenced by " + e.id
+                                        + ") is in neither the stream nor the store");
                     }
                 }
             }
@@ -400,6 +419,23 @@ public final class DeltaReader {
                         Problem.MALFORMED, "object " + stray + " is not reachable from the target " + to);
             }
             return ids.stream().filter(i -> !store.contains(i)).count();
+        }
+
+        private void checkPlace(Edge e) {
+            ObjectType actual = types.get(e.id);
+            if (actual != e.type) {
+                throw new DeltaException(
+                        Problem.MALFORMED, "object " + e.id + " is a " + actual + " where a " + e.type + " belongs");
+            }
+            SafeNames.NodeKind kind = treeKinds.get(e.id);
+            if (e.place == Edge.DIR && kind == SafeNames.NodeKind.RECORDS
+                    || e.place == Edge.LINKS && kind == SafeNames.NodeKind.ENTRIES) {
+                throw new DeltaException(
+                        Problem.UNSAFE_PATH,
+                        "tree node " + e.id + " holds "
+                                + (kind == SafeNames.NodeKind.RECORDS ? "link records" : "entries") + " where a "
+                                + (e.place == Edge.DIR ? "directory" : "link table") + " belongs");
+            }
         }
 
         private boolean checkSignature(Collection<Ed25519.Public> trusted) {
@@ -419,6 +455,29 @@ public final class DeltaReader {
             }
             throw new DeltaException(
                     Problem.UNKNOWN_KEY, "signed by key " + signer.shortHex() + ", which is not trusted");
+        }
+    }
+
+    /**
+     * One reference of a stream object: the id, where it leads (a directory's tree, a link
+     * table's, the same as its referrer's, or elsewhere) and the type its slot calls for.
+     */
+    private record Edge(ObjectId id, int place, ObjectType type) {
+        static final int OTHER = 0;
+        static final int DIR = 1;
+        static final int LINKS = 2;
+        static final int SAME = 3;
+
+        /** The edge of a slot of {@link ObjectGraph#slots}. */
+        static Edge of(String slot, ObjectId id, boolean chunk) {
+            return switch (slot.charAt(0)) {
+                case 'r' -> new Edge(id, OTHER, ObjectType.ROOT);
+                case 'l' -> new Edge(id, LINKS, ObjectType.TREE);
+                case '#' -> new Edge(id, SAME, ObjectType.TREE);
+                case 'd' -> new Edge(id, DIR, ObjectType.TREE); // "dir" of a Root, "d<name>" of a leaf
+                case 'f' -> new Edge(id, OTHER, chunk ? ObjectType.CHUNK : ObjectType.BLOB);
+                default -> new Edge(id, OTHER, ObjectType.CHUNK); // "c<i>" of a Blob
+            };
         }
     }
 

@@ -177,6 +177,37 @@ final class DeltaReaderTest {
         }
     }
 
+    /**
+     * A link record's name is an absolute path ("/etc/x"); placed in a directory instead of the
+     * link table it would pose as an entry whose name holds '/'. Each name is safe on its own, so
+     * only checking where the node sits catches it.
+     */
+    @Test
+    void import_linkRecordInADirectory_isUnsafePath() throws Exception {
+        InMemoryObjectStore s = new InMemoryObjectStore();
+        List<byte[]> paths = List.of("/etc/x".getBytes(UTF_8), "/etc/y".getBytes(UTF_8));
+        try (ObjectWriter w = s.newWriter()) {
+            TreeEntry record = HardLinks.record(file("x"), paths);
+            ObjectId root = HardLinks.writeRoot(w, dir(Directories.write(w, List.of(record))), List.of());
+            ObjectId snap = w.put(new Snapshot(root, List.of(), 1, "t", "m").encode());
+            w.flush();
+            rejected(DeltaFixture.stream(s, null, snap, null), Problem.UNSAFE_PATH);
+        }
+    }
+
+    @Test
+    void import_objectOfTheWrongTypeInASlot_isMalformed() throws Exception {
+        InMemoryObjectStore s = new InMemoryObjectStore();
+        try (ObjectWriter w = s.newWriter()) {
+            ObjectId tree = Directories.write(w, List.of(file("x"))).id();
+            ObjectId snap = w.put(new Snapshot(tree, List.of(), 1, "t", "m").encode()); // root names a tree node
+            w.flush();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            DeltaStream.write(s, new Delta(null, snap, List.of(snap, tree), List.of()), out, null);
+            rejected(out.toByteArray(), Problem.MALFORMED);
+        }
+    }
+
     @Test
     void import_signedByTrustedKey_isVerified() throws Exception {
         Ed25519.Secret key = Ed25519.generate();

@@ -11,23 +11,51 @@ import java.nio.charset.StandardCharsets;
 public final class SafeNames {
     private SafeNames() {}
 
-    /** Throws {@link MalformedObjectException} naming the first unsafe name in a tree node or root. */
-    public static void check(byte[] raw) {
+    /** What a tree node holds, so a reader can check it sits where it may. */
+    public enum NodeKind {
+        /** An internal node: its children hold the entries (same kind of place as itself). */
+        INTERNAL,
+        /** A leaf without entries. */
+        EMPTY,
+        /** Directory entries (may appear below a Root's directory only). */
+        ENTRIES,
+        /** Link records (may appear below a Root's link table only). */
+        RECORDS
+    }
+
+    /**
+     * Throws {@link MalformedObjectException} ("unsafe ...") naming the first unsafe name in a tree
+     * node or root, or a leaf that mixes directory entries and link records. Returns the node's
+     * kind for a tree node, null for other objects: a directory entry named like a record ("/a/b")
+     * is only safe if the caller checks that ENTRIES nodes sit below directories and RECORDS nodes
+     * below link tables.
+     */
+    public static NodeKind check(byte[] raw) {
         switch (ObjectType.of(raw)) {
             case TREE -> {
                 TreeNode node = TreeCodec.decodeNode(raw);
-                if (node.isLeaf()) {
-                    for (TreeEntry e : node.entries) {
-                        entry(e);
-                    }
+                if (!node.isLeaf()) {
+                    return NodeKind.INTERNAL;
                 }
+                int records = 0;
+                for (TreeEntry e : node.entries) {
+                    entry(e);
+                    records += e.linkPaths() != null ? 1 : 0;
+                }
+                if (records != 0 && records != node.entries.size()) {
+                    throw new MalformedObjectException("unsafe tree node: link records mixed with directory entries");
+                }
+                return node.entries.isEmpty() ? NodeKind.EMPTY : records == 0 ? NodeKind.ENTRIES : NodeKind.RECORDS;
             }
             case ROOT -> {
                 if (Root.decode(raw).dir().name().length != 0) {
                     throw new MalformedObjectException("root directory entry has a name");
                 }
+                return null;
             }
-            default -> {}
+            default -> {
+                return null;
+            }
         }
     }
 
