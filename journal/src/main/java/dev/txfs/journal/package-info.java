@@ -2,6 +2,9 @@
  * Changes between trees: {@link dev.txfs.journal.Diff} lists them, {@link dev.txfs.journal.Merge}
  * merges two sets of them three ways (the merge behind {@code txfs commit}), and {@link
  * dev.txfs.journal.DirectoryDiff} compares one directory's tries, the step both are built on.
+ * {@link dev.txfs.journal.Delta} is what one snapshot adds to another (the objects, found by the
+ * same rule: equal ids are never entered), {@link dev.txfs.journal.DeltaStream} its portable,
+ * optionally signed byte stream and {@link dev.txfs.journal.DeltaReader} the all-or-nothing import.
  *
  * <p>Hot paths: every operation costs O(changed entries × depth) store reads. Subtrees and trie
  * nodes whose ids are equal on the two sides compared are never read; nothing here lists a whole
@@ -17,6 +20,8 @@
  *
  * <p>Errors: a conflict is a result, not an exception. Trees that do not decode raise {@link
  * dev.txfs.snapshot.MalformedObjectException} (so does a hard link with no record); a missing
- * object raises {@link dev.txfs.snapshot.ObjectStore.MissingObjectException}.
+ * object raises {@link dev.txfs.snapshot.ObjectStore.MissingObjectException}. A bad delta stream
+ * raises only {@link dev.txfs.journal.DeltaReader.DeltaException} (its {@code Problem} says what),
+ * or an {@link java.io.IOException} reading the file.
  */
 package dev.txfs.journal;

@@ -35,6 +35,8 @@ final class TrainCommand extends BaseCommand {
             String source = tmp.resolve("src").toString();
             String cmdline = Files.writeString(tmp.resolve("cmdline"), "ro txfs.root=nosuch txfs.store=/dev/vda\n")
                     .toString();
+            String store2 = tmp.resolve("store2").toString();
+            String key = tmp.resolve("key").toString();
             String[][] runs = {
                 {"--store", store, "init"},
                 {"--store", store, "snapshot", "--from-dir", source, "-v", "--ref", "tags/first"},
@@ -51,6 +53,27 @@ final class TrainCommand extends BaseCommand {
                 {"--store", store, "verify"},
                 {"--store", store, "gc", "--json"},
                 {"--store", store, "du"},
+                {"--store", store, "key", "generate", "-o", key},
+                {"--store", store, "key", "id", key + ".pub"},
+                {"--store", store, "export", "first", "-o", tmp.resolve("full").toString()},
+                {
+                    "--store",
+                    store,
+                    "export",
+                    "first..HEAD",
+                    "--sign",
+                    key,
+                    "-o",
+                    tmp.resolve("delta").toString()
+                },
+                {"--store", store2, "init"},
+                {"--store", store2, "import", tmp.resolve("full").toString(), "--ref", "HEAD"},
+                {"--store", store2, "import", tmp.resolve("delta").toString(), "--trust", key + ".pub"},
+                {"--store", store2, "import", tmp.resolve("src/d/small").toString()},
+                {"--store", store, "sign", "--key", key, "HEAD"},
+                {"--store", store, "verify", "--signed-by", key + ".pub", "HEAD"},
+                {"--store", store2, "key", "trust", key + ".pub"},
+                {"--store", store2, "key", "list"},
                 {"--store", store, "checkout", "HEAD", tmp.resolve("out").toString(), "-v"},
                 {"--store", store, "show", "nosuchsnapshot"},
                 {"--store", store, "boot", "set-default", "HEAD", "--tries", "2"},

@@ -47,6 +47,10 @@ final class TxfsCommand {
         v.put("rollback", RollbackCommand::new);
         v.put("gc", GcCommand::new);
         v.put("du", DuCommand::new);
+        v.put("export", ExportCommand::new);
+        v.put("import", ImportCommand::new);
+        v.put("key", KeyCommand::new);
+        v.put("sign", SignCommand::new);
         v.put("mount", MountCommand::new);
         v.put("umount", UmountCommand::new);
         v.put("boot", BootCommand::new);

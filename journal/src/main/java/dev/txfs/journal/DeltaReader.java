@@ -1,0 +1,577 @@
+package dev.txfs.journal;
+
+import dev.txfs.snapshot.Ed25519;
+import dev.txfs.snapshot.MalformedObjectException;
+import dev.txfs.snapshot.ObjectGraph;
+import dev.txfs.snapshot.ObjectId;
+import dev.txfs.snapshot.ObjectStore;
+import dev.txfs.snapshot.ObjectType;
+import dev.txfs.snapshot.ObjectWriter;
+import dev.txfs.snapshot.SafeNames;
+import dev.txfs.snapshot.Snapshot;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads a {@link DeltaStream} into a store, all or nothing: {@link #check} reads the whole stream
+ * and checks everything without writing; {@link Checked#apply} then writes the objects and moves
+ * one ref by compare-and-set.
+ *
+ * <p>What {@link #check} rejects, each as a {@link DeltaException} with its {@link Problem}: a bad
+ * magic, version, flag, record tag or trailing bytes, an object that does not decode, a duplicate
+ * or unreachable object (MALFORMED); a stream that ends early (TRUNCATED); a length over the limits
+ * (TOO_LARGE); an object whose bytes do not hash to its id or a wrong end digest or count
+ * (HASH_MISMATCH); a name that could leave the tree (UNSAFE_PATH, {@link SafeNames}); a reference
+ * to an object in neither the stream nor the store (MISSING_OBJECT); a base the store lacks
+ * (BASE_MISSING); a target that is not a snapshot (MALFORMED); with trusted keys, an unsigned
+ * stream (UNSIGNED), a signer not among them (UNKNOWN_KEY) or a bad signature (BAD_SIGNATURE).
+ *
+ * <p>Bounded: memory is O(objects) ids plus one object of at most {@link DeltaStream#MAX_OBJECT}
+ * bytes at a time; every length is checked against the limit and against what is left of the
+ * source before it is read; reading stops at the end of the source, so nothing waits for input.
+ *
+ * <p>The source is read twice (check, then apply). Apply writes only objects whose bytes hash to
+ * an id that check verified, in the same order, and moves no ref unless it read them all: if the
+ * file changes between the two reads, apply fails and at most leaves verified objects that nothing
+ * references (gc removes them).
+ *
+ * <p>Threads: a call uses only its arguments.
+ */
+public final class DeltaReader {
+    private DeltaReader() {}
+
+    /** Where the stream's bytes come from; opened once per pass. */
+    public interface Source {
+        InputStream open() throws IOException;
+
+        long size() throws IOException;
+
+        static Source of(Path file) {
+            return new Source() {
+                @Override
+                public InputStream open() throws IOException {
+                    return Files.newInputStream(file);
+                }
+
+                @Override
+                public long size() throws IOException {
+                    return Files.size(file);
+                }
+            };
+        }
+
+        static Source of(byte[] bytes) {
+            return new Source() {
+                @Override
+                public InputStream open() {
+                    return new ByteArrayInputStream(bytes);
+                }
+
+                @Override
+                public long size() {
+                    return bytes.length;
+                }
+            };
+        }
+    }
+
+    /** What is wrong with a stream. */
+    public enum Problem {
+        MALFORMED,
+        TRUNCATED,
+        TOO_LARGE,
+        HASH_MISMATCH,
+        UNSAFE_PATH,
+        MISSING_OBJECT,
+        BASE_MISSING,
+        UNSIGNED,
+        UNKNOWN_KEY,
+        BAD_SIGNATURE,
+        REF_CONFLICT
+    }
+
+    /** A rejected stream: what is wrong, in one line. */
+    public static final class DeltaException extends dev.txfs.snapshot.TxfsException {
+        private final Problem problem;
+
+        DeltaException(Problem problem, String message) {
+            super(message);
+            this.problem = problem;
+        }
+
+        public Problem problem() {
+            return problem;
+        }
+    }
+
+    /**
+     * Reads and checks the whole stream against {@code store} without writing. {@code trusted}
+     * empty: a signature is read but not checked ({@link Checked#signer} tells whose it claims
+     * to be); not empty: the stream must be signed by one of them.
+     */
+    public static Checked check(Source source, ObjectStore store, Collection<Ed25519.Public> trusted)
+            throws IOException {
+        Pass pass = new Pass(source);
+        try {
+            return pass.check(store, trusted);
+        } catch (MalformedObjectException e) {
+            String m = e.getMessage();
+            throw new DeltaException(
+                    m != null && m.startsWith("unsafe ") ? Problem.UNSAFE_PATH : Problem.MALFORMED,
+                    "object " + pass.current + ": " + m);
+        }
+    }
+
+    /** A stream that passed every check. */
+    public static final class Checked {
+        private final Source source;
+        private final ObjectId from;
+        private final ObjectId to;
+        private final List<ObjectId> ids;
+        private final ObjectId digest;
+        private final ObjectId signer;
+        private final boolean signatureVerified;
+        private final long bytes;
+        private final long newObjects;
+
+        private Checked(Pass p, boolean verified, long newObjects) {
+            this.source = p.source;
+            this.from = p.from;
+            this.to = p.to;
+            this.ids = p.ids;
+            this.digest = p.digest;
+            this.signer = p.signer;
+            this.signatureVerified = verified;
+            this.bytes = p.size;
+            this.newObjects = newObjects;
+        }
+
+        public ObjectId from() {
+            return from;
+        }
+
+        public ObjectId to() {
+            return to;
+        }
+
+        public int objects() {
+            return ids.size();
+        }
+
+        /** Objects of the stream the store does not have yet. */
+        public long newObjects() {
+            return newObjects;
+        }
+
+        public long bytes() {
+            return bytes;
+        }
+
+        public ObjectId digest() {
+            return digest;
+        }
+
+        /** The key id the signature names, or null for an unsigned stream. */
+        public ObjectId signer() {
+            return signer;
+        }
+
+        /** Whether the signature was checked against a trusted key (and is good). */
+        public boolean signatureVerified() {
+            return signatureVerified;
+        }
+
+        /**
+         * Writes the objects the store lacks, then moves {@code ref} from {@code expected} (null:
+         * absent) to the target by compare-and-set. A target whose parents the store lacks is
+         * marked shallow (history ends there). Returns the objects written.
+         */
+        public long apply(ObjectStore store, String ref, ObjectId expected) throws IOException {
+            long written = 0;
+            Set<ObjectId> verified = new HashSet<>(ids);
+            try (InputStream raw = source.open();
+                    ObjectWriter writer = store.newWriter()) {
+                In in = new In(new DataInputStream(new BufferedInputStream(raw, 1 << 16)), source.size());
+                if ((in.header() & DeltaStream.FLAG_BASE) != 0) {
+                    in.id("base id");
+                }
+                in.id("target id");
+                for (ObjectId want : ids) {
+                    if (in.u8("record tag") != DeltaStream.TAG_OBJECT) {
+                        throw changed();
+                    }
+                    in.u8("object type");
+                    ObjectId id = in.id("object id");
+                    byte[] bytes = in.bytes(in.objectLength(), "object");
+                    if (!id.equals(want) || !ObjectId.hash(bytes).equals(id) || !verified.contains(id)) {
+                        throw changed();
+                    }
+                    if (!store.contains(id)) {
+                        writer.put(bytes);
+                        written++;
+                    }
+                }
+                writer.flush();
+            }
+            Snapshot target = Snapshot.decode(store.get(to));
+            if (!target.parents().stream().allMatch(store::contains)) {
+                store.addShallow(List.of(to));
+            }
+            if (!store.refs().compareAndSet(ref, expected, to)) {
+                throw new DeltaException(
+                        Problem.REF_CONFLICT, "ref " + ref + " moved while importing; nothing was changed");
+            }
+            return written;
+        }
+
+        private static DeltaException changed() {
+            return new DeltaException(Problem.MALFORMED, "the stream changed while it was being imported");
+        }
+    }
+
+    /** One checking pass over the source. */
+    private static final class Pass {
+        final Source source;
+        long size;
+        ObjectId from;
+        ObjectId to;
+        final List<ObjectId> ids = new ArrayList<>();
+        /** Stream object → the objects it references (absent for chunks). */
+        final Map<ObjectId, Edge[]> refs = new HashMap<>();
+        /** Stream objects' types, and what the tree nodes among them hold. */
+        final Map<ObjectId, ObjectType> types = new HashMap<>();
+
+        final Map<ObjectId, SafeNames.NodeKind> treeKinds = new HashMap<>();
+
+        ObjectId digest;
+        ObjectId signer;
+        byte[] signature;
+        String current = "header";
+
+        Pass(Source source) {
+            this.source = source;
+        }
+
+        Checked check(ObjectStore store, Collection<Ed25519.Public> trusted) throws IOException {
+            size = source.size();
+            byte[] snapshotBytes = null;
+            try (InputStream raw = source.open()) {
+                In in = new In(new DataInputStream(new BufferedInputStream(raw, 1 << 16)), size);
+                int flags = in.header();
+                if ((flags & DeltaStream.FLAG_BASE) != 0) {
+                    from = in.id("base id");
+                }
+                to = in.id("target id");
+                Set<ObjectId> seen = new HashSet<>();
+                while (true) {
+                    int tag = in.u8("record tag");
+                    if (tag == DeltaStream.TAG_END) {
+                        break;
+                    }
+                    if (tag != DeltaStream.TAG_OBJECT) {
+                        throw new DeltaException(
+                                Problem.MALFORMED, "unknown record tag " + tag + " at byte " + (in.pos - 1));
+                    }
+                    if (ids.size() >= DeltaStream.MAX_OBJECTS) {
+                        throw new DeltaException(
+                                Problem.TOO_LARGE, "more than " + DeltaStream.MAX_OBJECTS + " objects");
+                    }
+                    int type = in.u8("object type");
+                    ObjectId id = in.id("object id");
+                    current = id.toHex();
+                    byte[] bytes = in.bytes(in.objectLength(), "object " + id);
+                    ObjectId actual = ObjectId.hash(bytes);
+                    if (!actual.equals(id)) {
+                        throw new DeltaException(
+                                Problem.HASH_MISMATCH, "corrupt object: expected=" + id + " actual=" + actual);
+                    }
+                    if (!seen.add(id)) {
+                        throw new DeltaException(Problem.MALFORMED, "object " + id + " appears twice");
+                    }
+                    ObjectType t = ObjectType.of(bytes);
+                    if ((bytes[0] & 0xff) != type) {
+                        throw new DeltaException(
+                                Problem.MALFORMED, "object " + id + " is a " + t + " but its record says type " + type);
+                    }
+                    SafeNames.NodeKind kind = SafeNames.check(bytes);
+                    if (kind != null) {
+                        treeKinds.put(id, kind);
+                    }
+                    types.put(id, t);
+                    List<Edge> r = new ArrayList<>();
+                    ObjectGraph.slots(bytes, (slot, ref, chunk) -> r.add(Edge.of(slot, ref, chunk)));
+                    if (t == ObjectType.CHUNK) {
+                        dev.txfs.snapshot.Chunks.decode(bytes);
+                    } else {
+                        refs.put(id, r.toArray(Edge[]::new));
+                    }
+                    if (id.equals(to)) {
+                        snapshotBytes = bytes;
+                    }
+                    ids.add(id);
+                }
+                current = "end record";
+                long count = in.u64("object count");
+                byte[] computed = in.md.digest();
+                in.hashing = false;
+                byte[] claimed = in.bytes(32, "stream digest");
+                if (count != ids.size()) {
+                    throw new DeltaException(
+                            Problem.HASH_MISMATCH,
+                            "end record counts " + count + " objects, the stream has " + ids.size());
+                }
+                if (!MessageDigest.isEqual(computed, claimed)) {
+                    throw new DeltaException(
+                            Problem.HASH_MISMATCH,
+                            "stream digest mismatch: expected=" + ObjectId.fromBytes(claimed, 0) + " actual="
+                                    + ObjectId.fromBytes(computed, 0));
+                }
+                digest = ObjectId.fromBytes(computed, 0);
+                int tag = in.optionalU8();
+                if (tag == DeltaStream.TAG_SIGNATURE) {
+                    current = "signature";
+                    signer = in.id("signing key id");
+                    signature = in.bytes(Ed25519.SIGNATURE_LENGTH, "signature");
+                    tag = in.optionalU8();
+                }
+                if (tag >= 0) {
+                    throw new DeltaException(
+                            Problem.MALFORMED, "unexpected bytes after the end of the stream at byte " + (in.pos - 1));
+                }
+            }
+            boolean verified = checkSignature(trusted);
+            current = "target";
+            if (from != null && !store.contains(from)) {
+                throw new DeltaException(Problem.BASE_MISSING, "base snapshot " + from + " is not in this store");
+            }
+            if (snapshotBytes == null) {
+                if (!store.contains(to)) {
+                    throw new DeltaException(
+                            Problem.MISSING_OBJECT,
+                            "target snapshot " + to + " is in neither the stream nor the store");
+                }
+                snapshotBytes = store.get(to);
+            }
+            if (ObjectType.of(snapshotBytes) != ObjectType.SNAPSHOT) {
+                throw new DeltaException(Problem.MALFORMED, "target " + to + " is not a snapshot");
+            }
+            long fresh = closure(store);
+            return new Checked(this, verified, fresh);
+        }
+
+        /**
+         * Every object reaches only objects of the stream or the store, each of the type its slot
+         * calls for; tree nodes of directories hold entries and those of link tables hold records
+         * (so no record's path can pose as a name); the stream holds nothing else.
+         */
+        private long closure(ObjectStore store) {
+            Map<ObjectId, Integer> reachedAs = new HashMap<>();
+            Set<ObjectId> reached = new HashSet<>();
+            ArrayDeque<Edge> todo = new ArrayDeque<>();
+            Set<ObjectId> inStream = new HashSet<>(ids);
+            if (inStream.contains(to)) {
+                todo.push(new Edge(to, Edge.OTHER, ObjectType.SNAPSHOT));
+            }
+            Map<ObjectId, Boolean> inStore = new HashMap<>();
+            while (!todo.isEmpty()) {
+                Edge e = todo.pop();
+                int seen = reachedAs.getOrDefault(e.id, 0);
+                if ((seen & (1 << e.place)) != 0) {
+                    continue;
+                }
+                reachedAs.put(e.id, seen | 1 << e.place);
+                reached.add(e.id);
+                checkPlace(e);
+                for (Edge r : refs.getOrDefault(e.id, new Edge[0])) {
+                    Edge next = r.place == Edge.SAME ? new Edge(r.id, e.place, r.type) : r;
+                    if (inStream.contains(r.id)) {
+                        todo.push(next);
+                    } else if (!inStore.computeIfAbsent(r.id, store::contains)) {
+                        throw new DeltaException(
+                                Problem.MISSING_OBJECT,
+                                "object " + r.id + " (referenced by " + e.id
+                                        + ") is in neither the stream nor the store");
+                    }
+                }
+            }
+            if (reached.size() != inStream.size()) {
+                ObjectId stray = ids.stream()
+                        .filter(i -> !reached.contains(i))
+                        .findFirst()
+                        .orElseThrow();
+                throw new DeltaException(
+                        Problem.MALFORMED, "object " + stray + " is not reachable from the target " + to);
+            }
+            return ids.stream().filter(i -> !store.contains(i)).count();
+        }
+
+        private void checkPlace(Edge e) {
+            ObjectType actual = types.get(e.id);
+            if (actual != e.type) {
+                throw new DeltaException(
+                        Problem.MALFORMED, "object " + e.id + " is a " + actual + " where a " + e.type + " belongs");
+            }
+            SafeNames.NodeKind kind = treeKinds.get(e.id);
+            if (e.place == Edge.DIR && kind == SafeNames.NodeKind.RECORDS
+                    || e.place == Edge.LINKS && kind == SafeNames.NodeKind.ENTRIES) {
+                throw new DeltaException(
+                        Problem.UNSAFE_PATH,
+                        "tree node " + e.id + " holds "
+                                + (kind == SafeNames.NodeKind.RECORDS ? "link records" : "entries") + " where a "
+                                + (e.place == Edge.DIR ? "directory" : "link table") + " belongs");
+            }
+        }
+
+        private boolean checkSignature(Collection<Ed25519.Public> trusted) {
+            if (trusted.isEmpty()) {
+                return false;
+            }
+            if (signer == null) {
+                throw new DeltaException(Problem.UNSIGNED, "the stream is not signed, and trusted keys are required");
+            }
+            for (Ed25519.Public key : trusted) {
+                if (key.id().equals(signer)) {
+                    if (!key.verifies(DeltaStream.signedMessage(digest.toBytes()), signature)) {
+                        throw new DeltaException(Problem.BAD_SIGNATURE, "bad signature by key " + signer.shortHex());
+                    }
+                    return true;
+                }
+            }
+            throw new DeltaException(
+                    Problem.UNKNOWN_KEY, "signed by key " + signer.shortHex() + ", which is not trusted");
+        }
+    }
+
+    /**
+     * One reference of a stream object: the id, where it leads (a directory's tree, a link
+     * table's, the same as its referrer's, or elsewhere) and the type its slot calls for.
+     */
+    private record Edge(ObjectId id, int place, ObjectType type) {
+        static final int OTHER = 0;
+        static final int DIR = 1;
+        static final int LINKS = 2;
+        static final int SAME = 3;
+
+        /** The edge of a slot of {@link ObjectGraph#slots}. */
+        static Edge of(String slot, ObjectId id, boolean chunk) {
+            return switch (slot.charAt(0)) {
+                case 'r' -> new Edge(id, OTHER, ObjectType.ROOT);
+                case 'l' -> new Edge(id, LINKS, ObjectType.TREE);
+                case '#' -> new Edge(id, SAME, ObjectType.TREE);
+                case 'd' -> new Edge(id, DIR, ObjectType.TREE); // "dir" of a Root, "d<name>" of a leaf
+                case 'f' -> new Edge(id, OTHER, chunk ? ObjectType.CHUNK : ObjectType.BLOB);
+                default -> new Edge(id, OTHER, ObjectType.CHUNK); // "c<i>" of a Blob
+            };
+        }
+    }
+
+    /** The source with its position, the running digest and bounds checks. */
+    private static final class In {
+        final DataInputStream in;
+        final long size;
+        final MessageDigest md = DeltaStream.sha256();
+        boolean hashing = true;
+        long pos;
+
+        In(DataInputStream in, long size) {
+            this.in = in;
+            this.size = size;
+        }
+
+        /** Reads magic, version and flags; returns the flags. */
+        int header() throws IOException {
+            byte[] magic = bytes(DeltaStream.MAGIC.length, "magic");
+            if (!Arrays.equals(magic, DeltaStream.MAGIC)) {
+                throw new DeltaException(Problem.MALFORMED, "not a txfs delta stream (bad magic)");
+            }
+            int version = u8("version");
+            if (version != DeltaStream.VERSION) {
+                throw new DeltaException(Problem.MALFORMED, "unsupported delta stream version " + version);
+            }
+            int flags = u8("flags");
+            if ((flags & ~DeltaStream.FLAG_BASE) != 0) {
+                throw new DeltaException(Problem.MALFORMED, "unknown flags " + flags);
+            }
+            return flags;
+        }
+
+        int objectLength() throws IOException {
+            long len = u32("object length");
+            if (len < 2 || len > DeltaStream.MAX_OBJECT) {
+                throw new DeltaException(
+                        len < 2 ? Problem.MALFORMED : Problem.TOO_LARGE,
+                        "object length " + len + " at byte " + (pos - 4) + " is out of range [2, "
+                                + DeltaStream.MAX_OBJECT + "]");
+            }
+            return (int) len;
+        }
+
+        int u8(String what) throws IOException {
+            return bytes(1, what)[0] & 0xff;
+        }
+
+        /** The next byte, or -1 at the end of the source. */
+        int optionalU8() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                pos++;
+            }
+            return b;
+        }
+
+        long u32(String what) throws IOException {
+            byte[] b = bytes(4, what);
+            return (b[0] & 0xffL) << 24 | (b[1] & 0xffL) << 16 | (b[2] & 0xffL) << 8 | (b[3] & 0xffL);
+        }
+
+        long u64(String what) throws IOException {
+            byte[] b = bytes(8, what);
+            long v = 0;
+            for (byte x : b) {
+                v = v << 8 | (x & 0xff);
+            }
+            return v;
+        }
+
+        ObjectId id(String what) throws IOException {
+            return ObjectId.fromBytes(bytes(ObjectId.LENGTH, what), 0);
+        }
+
+        byte[] bytes(int n, String what) throws IOException {
+            if (n > size - pos) {
+                throw new DeltaException(
+                        Problem.TRUNCATED,
+                        "stream truncated at byte " + size + " (reading " + what + ", " + n + " bytes at byte " + pos
+                                + ")");
+            }
+            byte[] b = new byte[n];
+            try {
+                in.readFully(b);
+            } catch (EOFException e) {
+                throw new DeltaException(
+                        Problem.TRUNCATED, "stream truncated (reading " + what + " at byte " + pos + ")");
+            }
+            pos += n;
+            if (hashing) {
+                md.update(b);
+            }
+            return b;
+        }
+    }
+}

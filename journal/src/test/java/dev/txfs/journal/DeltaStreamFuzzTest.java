@@ -1,0 +1,230 @@
+package dev.txfs.journal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.txfs.journal.DeltaReader.DeltaException;
+import dev.txfs.snapshot.Ed25519;
+import dev.txfs.snapshot.InMemoryObjectStore;
+import dev.txfs.snapshot.ObjectId;
+import dev.txfs.snapshot.Verifier;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A bounded property-based mutation run of the stream reader: streams from the corpus in
+ * src/test/resources/delta-corpus are flipped, overwritten, cut, spliced and, structure-aware,
+ * re-sealed with a correct digest after an object was changed (so the object decoders and the
+ * path, reference and reachability checks are reached, not only the digest). Every case must end
+ * in a {@link DeltaException} with the store unchanged, or in an import after which the store
+ * verifies clean; never another exception, never a case slower than 2 s.
+ *
+ * <p>CI runs {@code txfs.fuzz.cases} (default 2000) cases from seed {@code txfs.fuzz.seed}
+ * (default 1). A long run: {@code mvn -o -pl journal test -Dtest=DeltaStreamFuzzTest
+ * -Dtxfs.fuzz.cases=1000000 -Dtxfs.fuzz.seed=$RANDOM}. To rewrite the corpus after a format change:
+ * {@code -Dtxfs.fuzz.writeCorpus=journal/src/test/resources/delta-corpus}.
+ */
+final class DeltaStreamFuzzTest {
+    private static final String[] CORPUS = {"full-base.txfsdelta", "base-next.txfsdelta", "base-next-signed.txfsdelta"};
+    private static InMemoryObjectStore source;
+    private static ObjectId base;
+    private static ObjectId next;
+    private static final List<byte[]> seeds = new ArrayList<>();
+    /** The public key of the signed seed: a third of the cases with that seed require its signature. */
+    private static final String SIGNER = "base-next-signed.pub";
+
+    private static Ed25519.Public signer;
+
+    @BeforeAll
+    static void corpus() throws Exception {
+        source = new InMemoryObjectStore();
+        base = DeltaFixture.base(source);
+        next = DeltaFixture.next(source, base);
+        String write = System.getProperty("txfs.fuzz.writeCorpus");
+        if (write != null) {
+            Ed25519.Secret key = Ed25519.generate();
+            Path dir = Path.of(write);
+            Files.write(dir.resolve(CORPUS[0]), DeltaFixture.stream(source, null, base, null));
+            Files.write(dir.resolve(CORPUS[1]), DeltaFixture.stream(source, base, next, null));
+            Files.write(dir.resolve(CORPUS[2]), DeltaFixture.stream(source, base, next, key));
+            Files.deleteIfExists(dir.resolve(SIGNER));
+            Ed25519.writePublic(key.publicKey(), dir.resolve(SIGNER), "signs " + CORPUS[2]);
+        }
+        Path corpus = write != null
+                ? Path.of(write)
+                : Path.of(DeltaStreamFuzzTest.class
+                                .getResource("/delta-corpus/" + SIGNER)
+                                .toURI())
+                        .getParent();
+        signer = Ed25519.readPublic(corpus.resolve(SIGNER));
+        for (String name : CORPUS) {
+            seeds.add(Files.readAllBytes(corpus.resolve(name)));
+        }
+    }
+
+    /** A store where the corpus streams apply: the base only, for the full stream nothing. */
+    private static InMemoryObjectStore freshTarget(boolean withBase) {
+        return withBase ? DeltaFixture.copyOf(source, base) : new InMemoryObjectStore();
+    }
+
+    @Test
+    void corpus_unmutated_importsAndGivesTheFixtureSnapshots() throws Exception {
+        for (int i = 0; i < seeds.size(); i++) {
+            InMemoryObjectStore target = freshTarget(i > 0);
+            DeltaReader.Checked c = DeltaReader.check(
+                    DeltaReader.Source.of(seeds.get(i)), target, i == 2 ? List.of(signer) : List.of());
+            assertEquals(i == 2, c.signatureVerified());
+            c.apply(target, "imports/x", null);
+            assertEquals(i == 0 ? base : next, c.to(), CORPUS[i] + " no longer matches DeltaFixture");
+            assertTrue(Verifier.verify(target, n -> {}).clean());
+        }
+    }
+
+    @Test
+    void mutatedStreams_endInACleanErrorOrACorrectImport() throws Exception {
+        int cases = Integer.getInteger("txfs.fuzz.cases", 2000);
+        long seed = Long.getLong("txfs.fuzz.seed", 1);
+        Random rnd = new Random(seed);
+        int imported = 0;
+        java.util.Map<DeltaReader.Problem, Integer> seen = new java.util.EnumMap<>(DeltaReader.Problem.class);
+        long start = System.nanoTime();
+        for (int n = 0; n < cases; n++) {
+            int which = rnd.nextInt(seeds.size());
+            byte[] stream = rnd.nextInt(3) == 0 ? reseal(seeds.get(which), rnd) : mutate(seeds.get(which), rnd);
+            InMemoryObjectStore target = freshTarget(which > 0 || rnd.nextInt(8) == 0);
+            List<Ed25519.Public> trust = which == 2 && rnd.nextInt(3) == 0 ? List.of(signer) : List.of();
+            DeltaFixture.State before = DeltaFixture.state(target);
+            long t0 = System.nanoTime();
+            try {
+                DeltaReader.Checked c = DeltaReader.check(DeltaReader.Source.of(stream), target, trust);
+                c.apply(target, "imports/x", null);
+                Verifier.Report r = Verifier.verify(target, x -> {});
+                if (!r.clean()) {
+                    fail("case " + n + " (seed " + seed + "): imported a stream that leaves damage: " + r.problems());
+                }
+                DeltaFixture.reachable(target, c.to());
+                imported++;
+            } catch (DeltaException e) {
+                seen.merge(e.problem(), 1, Integer::sum);
+                assertEquals(before, DeltaFixture.state(target), "case " + n + ": rejected but store changed");
+            } catch (Throwable t) {
+                throw new AssertionError("case " + n + " (seed " + seed + "): " + t, t);
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 2000, "case " + n + " took " + ms + " ms");
+        }
+        System.out.printf(
+                "delta fuzz: %d cases in %d ms, %d imported, rejected: %s%n",
+                cases, (System.nanoTime() - start) / 1_000_000, imported, seen);
+    }
+
+    /** Byte-level mutations, biased towards record boundaries and the ends of the stream. */
+    private static byte[] mutate(byte[] s, Random rnd) {
+        byte[] b = s.clone();
+        int edits = 1 + rnd.nextInt(3);
+        for (int i = 0; i < edits && b.length > 0; i++) {
+            int at = position(b.length, rnd);
+            switch (rnd.nextInt(6)) {
+                case 0 -> b[at] ^= (byte) (1 << rnd.nextInt(8));
+                case 1 -> b[at] = (byte) rnd.nextInt(256);
+                case 2 -> b = java.util.Arrays.copyOf(b, at); // truncate
+                case 3 -> { // delete a range
+                    int len = Math.min(b.length - at, 1 + rnd.nextInt(64));
+                    byte[] c = new byte[b.length - len];
+                    System.arraycopy(b, 0, c, 0, at);
+                    System.arraycopy(b, at + len, c, at, b.length - at - len);
+                    b = c;
+                }
+                case 4 -> { // insert random bytes
+                    byte[] ins = new byte[1 + rnd.nextInt(16)];
+                    rnd.nextBytes(ins);
+                    byte[] c = new byte[b.length + ins.length];
+                    System.arraycopy(b, 0, c, 0, at);
+                    System.arraycopy(ins, 0, c, at, ins.length);
+                    System.arraycopy(b, at, c, at + ins.length, b.length - at);
+                    b = c;
+                }
+                default -> { // a big length where a length may be
+                    if (at + 4 <= b.length) {
+                        ByteBuffer.wrap(b).putInt(at, rnd.nextBoolean() ? -1 : rnd.nextInt(1 << 25));
+                    }
+                }
+            }
+        }
+        return b;
+    }
+
+    private static int position(int length, Random rnd) {
+        return switch (rnd.nextInt(3)) {
+            case 0 -> rnd.nextInt(Math.min(length, 200));
+            case 1 -> Math.max(0, length - 1 - rnd.nextInt(Math.min(length, 140)));
+            default -> rnd.nextInt(length);
+        };
+    }
+
+    /**
+     * Structure-aware: decodes the records, changes one object's bytes (a byte flipped, cut or
+     * set, keeping its id honest), drops, duplicates or swaps records, and writes the stream again
+     * with a correct count and digest (and no signature), so that the checks behind the digest run.
+     */
+    private static byte[] reseal(byte[] s, Random rnd) throws IOException {
+        ByteBuffer in = ByteBuffer.wrap(s);
+        byte[] header = new byte[10];
+        in.get(header);
+        int ids = (header[9] & 1) != 0 ? 2 : 1;
+        byte[] headerIds = new byte[32 * ids];
+        in.get(headerIds);
+        List<byte[]> objects = new ArrayList<>();
+        while (in.get() == DeltaStream.TAG_OBJECT) {
+            in.get();
+            in.position(in.position() + 32);
+            byte[] raw = new byte[in.getInt()];
+            in.get(raw);
+            objects.add(raw);
+        }
+        if (!objects.isEmpty()) {
+            int i = rnd.nextInt(objects.size());
+            byte[] o = objects.get(i);
+            switch (rnd.nextInt(5)) {
+                case 0 -> o[rnd.nextInt(o.length)] ^= (byte) (1 << rnd.nextInt(8));
+                case 1 ->
+                    o[Math.min(o.length - 1, 2 + rnd.nextInt(Math.max(1, Math.min(o.length - 2, 64))))] =
+                            (byte) rnd.nextInt(256);
+                case 2 -> objects.set(i, java.util.Arrays.copyOf(o, Math.max(2, rnd.nextInt(o.length))));
+                case 3 -> objects.remove(i);
+                default -> objects.add(rnd.nextInt(objects.size() + 1), o.clone());
+            }
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.write(header);
+        out.write(headerIds);
+        for (byte[] o : objects) {
+            out.writeByte(DeltaStream.TAG_OBJECT);
+            out.writeByte(o[0]);
+            out.write(ObjectId.hash(o).toBytes());
+            out.writeInt(o.length);
+            out.write(o);
+        }
+        out.writeByte(DeltaStream.TAG_END);
+        out.writeLong(objects.size());
+        out.flush();
+        try {
+            out.write(MessageDigest.getInstance("SHA-256").digest(bytes.toByteArray()));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        return bytes.toByteArray();
+    }
+}
