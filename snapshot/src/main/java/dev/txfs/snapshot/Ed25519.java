@@ -6,19 +6,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
-import java.security.KeyPairGenerator;
-import java.security.PrivateKey;
-import java.security.PublicKey;
-import java.security.Signature;
-import java.security.interfaces.EdECPrivateKey;
-import java.security.spec.EdECPrivateKeySpec;
-import java.security.spec.NamedParameterSpec;
-import java.security.spec.X509EncodedKeySpec;
+import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HexFormat;
+import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
+import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
+import org.bouncycastle.crypto.signers.Ed25519Signer;
 
 /**
  * Ed25519 keys and signatures for signed delta streams and snapshot signatures, with the key files
@@ -28,17 +21,14 @@ import java.util.HexFormat;
  * 32-byte seed>} (mode 0600), a public key file {@code txfs-ed25519-public <base64 of the 32-byte
  * public key> [comment]}. A key's id is the SHA-256 of its 32 raw public key bytes, in hex.
  *
- * <p>Implementation: the JDK's own Ed25519 (SunEC, RFC 8032, in every JDK since 15). The design
- * named bouncycastle, but its jar is not in the build's offline repository; the algorithm, key
- * bytes and signatures are the same, and this class is the only place that would change.
+ * <p>Implementation: bouncycastle's lightweight Ed25519 (RFC 8032), on raw 32-byte keys: no JCA
+ * provider, no DER wrapping.
  */
 public final class Ed25519 {
     public static final int SIGNATURE_LENGTH = 64;
     public static final int KEY_LENGTH = 32;
     private static final String SECRET_TAG = "txfs-ed25519-secret";
     private static final String PUBLIC_TAG = "txfs-ed25519-public";
-    /** DER prefix of an X.509 SubjectPublicKeyInfo for Ed25519; the 32 key bytes follow. */
-    private static final byte[] X509_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
 
     private Ed25519() {}
 
@@ -62,14 +52,11 @@ public final class Ed25519 {
                 return false;
             }
             try {
-                byte[] der = Arrays.copyOf(X509_PREFIX, X509_PREFIX.length + KEY_LENGTH);
-                System.arraycopy(raw, 0, der, X509_PREFIX.length, KEY_LENGTH);
-                PublicKey key = KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(der));
-                Signature s = Signature.getInstance("Ed25519");
-                s.initVerify(key);
-                s.update(message);
-                return s.verify(signature);
-            } catch (GeneralSecurityException | IllegalArgumentException e) {
+                Ed25519Signer v = new Ed25519Signer();
+                v.init(false, new Ed25519PublicKeyParameters(raw, 0));
+                v.update(message, 0, message.length);
+                return v.verifySignature(signature);
+            } catch (IllegalArgumentException e) {
                 return false; // an invalid point is not a valid signature
             }
         }
@@ -93,16 +80,10 @@ public final class Ed25519 {
     /** A secret key and its public half. */
     public record Secret(byte[] seed, Public publicKey) {
         public byte[] sign(byte[] message) {
-            try {
-                PrivateKey key = KeyFactory.getInstance("Ed25519")
-                        .generatePrivate(new EdECPrivateKeySpec(NamedParameterSpec.ED25519, seed));
-                Signature s = Signature.getInstance("Ed25519");
-                s.initSign(key);
-                s.update(message);
-                return s.sign();
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("Ed25519 signing failed", e);
-            }
+            Ed25519Signer signer = new Ed25519Signer();
+            signer.init(true, new Ed25519PrivateKeyParameters(seed, 0));
+            signer.update(message, 0, message.length);
+            return signer.generateSignature();
         }
 
         @Override
@@ -112,29 +93,14 @@ public final class Ed25519 {
     }
 
     public static Secret generate() {
-        try {
-            java.security.KeyPair pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-            byte[] seed = ((EdECPrivateKey) pair.getPrivate())
-                    .getBytes()
-                    .orElseThrow(() -> new IllegalStateException("no raw Ed25519 key bytes"));
-            byte[] der = pair.getPublic().getEncoded();
-            return new Secret(seed, new Public(Arrays.copyOfRange(der, der.length - KEY_LENGTH, der.length)));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("this JDK has no Ed25519", e);
-        }
+        Ed25519PrivateKeyParameters k = new Ed25519PrivateKeyParameters(new SecureRandom());
+        return new Secret(k.getEncoded(), new Public(k.generatePublicKey().getEncoded()));
     }
 
-    /** The public key of a seed (by signing nothing with it would not do: derive through the JDK). */
+    /** The public key of a seed. */
     static Public publicOf(byte[] seed) {
-        try {
-            // The JDK derives the public key only at generation: generate with a fixed "random" source.
-            KeyPairGenerator g = KeyPairGenerator.getInstance("Ed25519");
-            g.initialize(NamedParameterSpec.ED25519, new FixedRandom(seed));
-            byte[] der = g.generateKeyPair().getPublic().getEncoded();
-            return new Public(Arrays.copyOfRange(der, der.length - KEY_LENGTH, der.length));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("this JDK has no Ed25519", e);
-        }
+        return new Public(
+                new Ed25519PrivateKeyParameters(seed, 0).generatePublicKey().getEncoded());
     }
 
     /** Writes {@code path} (mode 0600, must not exist) and {@code path.pub}. */
@@ -203,20 +169,6 @@ public final class Ed25519 {
     public static final class KeyFileException extends TxfsException {
         public KeyFileException(String message) {
             super(message);
-        }
-    }
-
-    /** A SecureRandom that hands out a fixed seed, to derive a key pair from it. */
-    private static final class FixedRandom extends java.security.SecureRandom {
-        private final byte[] seed;
-
-        FixedRandom(byte[] seed) {
-            this.seed = seed.clone();
-        }
-
-        @Override
-        public void nextBytes(byte[] bytes) {
-            System.arraycopy(seed, 0, bytes, 0, Math.min(seed.length, bytes.length));
         }
     }
 }
