@@ -37,8 +37,8 @@ import org.junit.jupiter.api.Test;
  * <p><b>Contexts.</b> Each context is a long-running python3 process ({@code model_agent.py}) that
  * runs the operations it reads on stdin and answers on stdout, one JSON line each; it runs {@code
  * txfs begin --pid <itself>}, {@code commit} and {@code abort} as its children, so it is the
- * transaction's root. Context {@code cN} works in its own subtree {@code cN/} (70%) and in the
- * shared subtree {@code sh/} (30%) that every context writes; hard links stay in the own subtree.
+ * transaction's root. Context {@code cN} works in its own subtree {@code cN/} (65%) and in the
+ * shared subtree {@code sh/} (35%) that every context writes; hard links stay in the own subtree.
  * So the model can predict every commit exactly, conflicts included (journal/Merge's rules).
  *
  * <p><b>Checks.</b> Every operation's result (ok or the errno; txfs's exit code and, on a
@@ -59,6 +59,12 @@ import org.junit.jupiter.api.Test;
  * </pre>
  *
  * Figures are in docs/RELIABILITY.md.
+ *
+ * <p><b>Known failing:</b> any sequence with {@code begin} can hit bug 1 of docs/RELIABILITY.md
+ * ({@code txfs begin} races the daemon's reaper, which aborts the new transaction while its root is
+ * alive; the root's changes then go to the live tree and its commit answers "not in a
+ * transaction"). With 20 × 40 steps about one run in two meets it; the failure message then quotes
+ * the daemon's "aborted: no process of it is left" lines. The model is not changed to hide it.
  */
 class ModelBasedTest extends LiveMountBase {
     private static final int RUNS = Integer.getInteger("txfs.model.runs", 20);
@@ -80,6 +86,8 @@ class ModelBasedTest extends LiveMountBase {
 
     private long opNanos;
     private long walkNanos;
+    /** How often each result was predicted and seen (errno names, "ok", txfs exit codes): the coverage. */
+    private final TreeMap<String, Integer> outcomes = new TreeMap<>();
 
     @AfterEach
     void stopAgents() {
@@ -109,7 +117,7 @@ class ModelBasedTest extends LiveMountBase {
         }
         System.out.printf(
                 "[model] %d sequences x %d steps, %d contexts, seeds %d.., %.1f s (txfs commands %.1f s,"
-                        + " other operations %.1f s, walks %.1f s), no failure%n",
+                        + " other operations %.1f s, walks %.1f s), no failure; outcomes %s%n",
                 RUNS,
                 STEPS,
                 CONTEXTS,
@@ -117,7 +125,8 @@ class ModelBasedTest extends LiveMountBase {
                 (System.nanoTime() - started) / 1e9,
                 txfsNanos / 1e9,
                 opNanos / 1e9,
-                walkNanos / 1e9);
+                walkNanos / 1e9,
+                outcomes);
     }
 
     /** Shrinks a failing sequence and fails with its seed and the minimal script. */
@@ -129,10 +138,34 @@ class ModelBasedTest extends LiveMountBase {
         for (int i = 0; i < minimal.size(); i++) {
             script.append(String.format("  %2d  %s%n", i, minimal.get(i).script()));
         }
+        List<String> reaped = reapedTransactions();
         fail("model-based test failed: seed " + seed + " (replay: -Dtxfs.model.seed=" + seed
                 + " -Dtxfs.model.runs=1), step " + f.step() + ": " + f.what() + "\nminimal sequence ("
                 + minimal.size() + " of " + ops.size() + " steps, " + replays + " replays):\n" + script
-                + "fails with: " + (last == null ? "(did not fail again)" : last.what()));
+                + "fails with: " + (last == null ? "(did not fail again)" : last.what())
+                + (reaped.isEmpty()
+                        ? ""
+                        : "\nthe daemon reaped transactions as abandoned although their agents were alive"
+                                + " (known bug: txfs begin races the reaper, see docs/RELIABILITY.md):\n  "
+                                + String.join("\n  ", reaped)));
+    }
+
+    /**
+     * The daemon's log lines of transactions it aborted as abandoned. The agents never exit while
+     * in a transaction, so every such line is a transaction aborted under a live root.
+     */
+    private static List<String> reapedTransactions() throws IOException {
+        List<String> out = new ArrayList<>();
+        try (var logs = Files.list(store.resolve("logs"))) {
+            for (Path log : logs.toList()) {
+                for (String line : Files.readAllLines(log)) {
+                    if (line.contains("aborted: no process of it is left")) {
+                        out.add(line.strip());
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     // ---- generation ----------------------------------------------------------------------------
@@ -151,7 +184,7 @@ class ModelBasedTest extends LiveMountBase {
         "setxattr",
         "fsync"
     };
-    private static final int[] WEIGHTS = {14, 8, 6, 9, 6, 6, 11, 5, 4, 5, 5, 3};
+    private static final int[] WEIGHTS = {14, 14, 6, 9, 4, 4, 10, 5, 3, 5, 5, 2};
 
     /** A random sequence: the model alone decides which paths exist, so generation needs no mount. */
     static List<Op> generate(long seed, int steps, int contexts) {
@@ -168,9 +201,10 @@ class ModelBasedTest extends LiveMountBase {
 
     private static Op randomOp(Random r, World w) {
         int ctx = r.nextInt(w.contexts);
-        if (r.nextInt(100) < 10) {
+        boolean inTxn = w.view[ctx] != null;
+        if (r.nextInt(100) < (inTxn ? 18 : 7)) {
             int k = r.nextInt(100);
-            if (w.view[ctx] != null) {
+            if (inTxn) {
                 return Op.txn(ctx, k < 75 ? "commit" : k < 90 ? "abort" : "begin");
             }
             return Op.txn(ctx, k < 85 ? "begin" : k < 95 ? "commit" : "abort");
@@ -182,7 +216,7 @@ class ModelBasedTest extends LiveMountBase {
             x -= WEIGHTS[i++];
         }
         String kind = KINDS[i];
-        String area = kind.equals("link") || r.nextInt(10) < 7 ? "c" + ctx : "sh";
+        String area = kind.equals("link") || r.nextInt(100) < 65 ? "c" + ctx : "sh";
         FsModel.Kind want =
                 switch (kind) {
                     case "write", "truncate", "link", "unlink", "fsync" -> FsModel.Kind.FILE;
@@ -396,6 +430,10 @@ class ModelBasedTest extends LiveMountBase {
                 } else {
                     opNanos += t1 - t0;
                 }
+                outcomes.merge(
+                        op.isTxn() ? op.kind() + " " + expected.replaceAll(" conflicts.*", " (conflict)") : expected,
+                        1,
+                        Integer::sum);
                 if (!expected.equals(actual)) {
                     return new Failure(i, op.script() + ": the model says " + expected + ", txfs says " + actual);
                 }
@@ -405,7 +443,8 @@ class ModelBasedTest extends LiveMountBase {
                         return new Failure(
                                 i,
                                 "after " + op.script() + ", context c" + c + " ("
-                                        + (w.view[c] == null ? "live tree" : "in a transaction") + ") sees:\n" + diff);
+                                        + (w.view[c] == null ? "live tree" : "in a transaction") + ") sees:\n" + diff
+                                        + "  the contexts' cgroups: " + cgroups());
                     }
                 }
                 walkNanos += System.nanoTime() - t1;
@@ -418,6 +457,15 @@ class ModelBasedTest extends LiveMountBase {
                 }
             }
         }
+    }
+
+    /** Each agent's cgroup v2 path (which decides its transaction in cgroup membership mode). */
+    private List<String> cgroups() throws Exception {
+        List<String> out = new ArrayList<>();
+        for (Agent a : agents) {
+            out.add(a.pid() + ":" + a.call("{\"op\":\"cgroup\"}").get("cgroup"));
+        }
+        return out;
     }
 
     /** The differing paths of two walks ("-" the model's line, "+" what the context saw), or null. */
@@ -512,6 +560,10 @@ class ModelBasedTest extends LiveMountBase {
                 throw new AssertionError("the agent exited at " + request);
             }
             return (Map<String, Object>) new JsonReader(answer).value();
+        }
+
+        long pid() {
+            return process.pid();
         }
 
         void cd(Path root) throws Exception {

@@ -101,6 +101,9 @@ def run(c):
         os.setxattr(a, c["name"], bytes.fromhex(c["value"]))
     elif op == "walk":
         return {"r": "ok", "tree": walk()}
+    elif op == "cgroup":
+        with open("/proc/self/cgroup") as f:
+            return {"r": "ok", "cgroup": f.read().strip().splitlines()[-1]}
     elif op == "txfs":
         return txfs(c["args"])
     else:
