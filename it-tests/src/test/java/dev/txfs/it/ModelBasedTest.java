@@ -64,12 +64,20 @@ import org.junit.jupiter.api.Test;
  * ({@code txfs begin} races the daemon's reaper, which aborts the new transaction while its root is
  * alive; the root's changes then go to the live tree and its commit answers "not in a
  * transaction"). With 20 × 40 steps about one run in two meets it; the failure message then quotes
- * the daemon's "aborted: no process of it is left" lines. The model is not changed to hide it.
+ * the daemon's "aborted: no process of it is left" lines. The model is not changed to hide it; a
+ * long run may pass {@code -Dtxfs.model.skipKnownBug1=true} to count such sequences (only those
+ * during which the daemon logged a reap) instead of stopping at the first.
  */
 class ModelBasedTest extends LiveMountBase {
     private static final int RUNS = Integer.getInteger("txfs.model.runs", 20);
     private static final int STEPS = Integer.getInteger("txfs.model.steps", 40);
     private static final int CONTEXTS = Integer.getInteger("txfs.model.contexts", 3);
+    /**
+     * Opt-in, for long runs while bug 1 is open: a failing sequence during which the daemon reaped a
+     * transaction is counted, not shrunk nor failed, so that the run goes on to look for other bugs.
+     */
+    private static final boolean SKIP_REAPED = Boolean.getBoolean("txfs.model.skipKnownBug1");
+
     private static final long SHRINK_SECONDS = Long.getLong("txfs.model.shrinkSeconds", 180);
 
     private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
@@ -107,17 +115,23 @@ class ModelBasedTest extends LiveMountBase {
         String fixed = System.getProperty("txfs.model.seed");
         long first = fixed != null ? Long.parseLong(fixed) : new Random().nextLong();
         long started = System.nanoTime();
+        int knownBug = 0;
         for (int i = 0; i < RUNS; i++) {
             long seed = first + i;
             List<Op> ops = generate(seed, STEPS, CONTEXTS);
+            int reapedBefore = reapedTransactions().size();
             Failure f = replay(ops);
-            if (f != null) {
+            if (f != null && SKIP_REAPED && reapedTransactions().size() > reapedBefore) {
+                System.out.println("[model] seed " + seed + " met known bug 1 (a transaction reaped while begun): "
+                        + f.what().lines().findFirst().orElse(""));
+                knownBug++;
+            } else if (f != null) {
                 report(seed, ops, f);
             }
         }
         System.out.printf(
                 "[model] %d sequences x %d steps, %d contexts, seeds %d.., %.1f s (txfs commands %.1f s,"
-                        + " other operations %.1f s, walks %.1f s), no failure; outcomes %s%n",
+                        + " other operations %.1f s, walks %.1f s), no failure (%d met known bug 1); outcomes %s%n",
                 RUNS,
                 STEPS,
                 CONTEXTS,
@@ -126,6 +140,7 @@ class ModelBasedTest extends LiveMountBase {
                 txfsNanos / 1e9,
                 opNanos / 1e9,
                 walkNanos / 1e9,
+                knownBug,
                 outcomes);
     }
 
