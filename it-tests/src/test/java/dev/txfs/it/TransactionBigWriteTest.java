@@ -40,7 +40,7 @@ class TransactionBigWriteTest extends TransactionItBase {
 
     @Test
     void bigWriteInATransaction_streamsWithBoundedMemory() throws Exception {
-        int gib = Integer.getInteger("txfs.bigWriteGiB", 2);
+        int gib = Integer.getInteger("txfs.bigWriteGiB", 1);
         List<Long> pids = daemonPids();
         assertEquals(1, pids.size(), "one daemon: " + pids);
         long pid = pids.get(0);
