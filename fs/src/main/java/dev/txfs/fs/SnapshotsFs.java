@@ -17,15 +17,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
@@ -263,7 +259,7 @@ final class SnapshotsFs {
             if (ino == DIR) {
                 listing.add(new FsOps.DirEntry("..".getBytes(), LiveFs.CTL_DIR, 040555, 2, null));
                 long off = 3;
-                for (ObjectId id : history()) {
+                for (ObjectId id : Snapshots.history(store)) {
                     // d_ino is only shown (lookup gives the real number): distinct, below BASE.
                     byte[] hex = id.toHex().getBytes(StandardCharsets.ISO_8859_1);
                     listing.add(new FsOps.DirEntry(hex, BASE - off, 040755, off, null));
@@ -287,22 +283,6 @@ final class SnapshotsFs {
             handles.put(fh, new Handle(n, listing));
             return new FsOps.Opened(fh, true, false);
         }
-    }
-
-    /** The snapshots of every ref's history, newest refs first, each once. */
-    private List<ObjectId> history() {
-        Set<ObjectId> shallow = store.shallow();
-        Set<ObjectId> all = new LinkedHashSet<>();
-        Deque<ObjectId> todo = new ArrayDeque<>(store.refs().list("").values());
-        while (!todo.isEmpty()) {
-            ObjectId id = todo.pop();
-            if (all.add(id) && !shallow.contains(id)) {
-                Snapshots.load(store, id).parents().stream()
-                        .filter(store::contains)
-                        .forEach(todo::addLast);
-            }
-        }
-        return new ArrayList<>(all);
     }
 
     List<FsOps.DirEntry> readdir(long fh, long offset, int max, boolean plus) throws IOException {

@@ -47,26 +47,6 @@ class DeltaExportImportTest extends LiveMountBase {
         txfs("key", "generate", "-o", key.toString()).ok();
     }
 
-    private static String snapshot(Path d, String msg) {
-        return sh("cd \"$2\" && \"$1\" snapshot -m \"$3\"", TXFS.toString(), d.toString(), msg)
-                .ok()
-                .out()
-                .strip();
-    }
-
-    private static String treeOf(Path store, String snapshot) {
-        for (String line : txfs("--store", store.toString(), "show", snapshot)
-                .ok()
-                .out()
-                .lines()
-                .toList()) {
-            if (line.startsWith("tree ")) {
-                return line.substring(5).strip();
-            }
-        }
-        throw new AssertionError("no tree line");
-    }
-
     private static long[] export(String range, Path out, String... more) {
         List<String> args =
                 new java.util.ArrayList<>(List.of("--store", store.toString(), "export", range, "-o", out.toString()));
@@ -104,13 +84,13 @@ class DeltaExportImportTest extends LiveMountBase {
         Files.write(d.resolve("big.bin"), big);
         Files.createDirectories(d.resolve("etc"));
         Files.writeString(d.resolve("etc/config"), "a = 1\n");
-        s1 = snapshot(d, "one");
+        s1 = snapshotIn(d, "one");
 
         try (RandomAccessFile f = new RandomAccessFile(d.resolve("big.bin").toFile(), "rw")) {
             f.seek(5_000_000);
             f.write(new byte[] {'A', 'B', 'C', 'D'});
         }
-        s2 = snapshot(d, "four bytes");
+        s2 = snapshotIn(d, "four bytes");
 
         long[] full = export(s1, work.resolve("full.txfs"));
         long[] delta = export(s1 + ".." + s2, work.resolve("delta.txfs"), "--sign", key.toString());
@@ -145,11 +125,11 @@ class DeltaExportImportTest extends LiveMountBase {
                         with open('d%d/f%d' % (i, j), 'w') as f:
                             f.write('file %d %d\\n' % (i, j))
                 """).ok();
-        String before = snapshot(d, "30000 files");
+        String before = snapshotIn(d, "30000 files");
         byte[] mib = new byte[1 << 20];
         new Random(7).nextBytes(mib);
         Files.write(d.resolve("d50/added.bin"), mib);
-        String after = snapshot(d, "one more MiB");
+        String after = snapshotIn(d, "one more MiB");
         long[] delta = export(before + ".." + after, work.resolve("mib.txfs"));
         System.out.printf("it: 1 MiB file added to a 30,000-file tree: %d objects, %d bytes%n", delta[0], delta[1]);
         assertTrue(delta[1] < (1 << 20) + 64 * 1024, "delta bytes: " + delta[1]);

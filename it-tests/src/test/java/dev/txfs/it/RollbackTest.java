@@ -14,37 +14,17 @@ import org.junit.jupiter.api.Test;
  * open transaction keeps its view and commits on top, and a bad name changes nothing.
  */
 class RollbackTest extends TransactionItBase {
-    private static String snapshot(Path d, String msg) {
-        return sh("cd \"$2\" && \"$1\" snapshot -m \"$3\"", TXFS.toString(), d.toString(), msg)
-                .ok()
-                .out()
-                .strip();
-    }
-
-    private static String treeOf(String snapshot) {
-        for (String line : txfs("--store", store.toString(), "show", snapshot)
-                .ok()
-                .out()
-                .lines()
-                .toList()) {
-            if (line.startsWith("tree ")) {
-                return line.substring(5).strip();
-            }
-        }
-        throw new AssertionError("no tree line");
-    }
-
     @Test
     void rollback_whileMounted_showsTheOldTreeToEveryoneOutsideAndRecordsIt() throws Exception {
         Path d = dir("rb");
         Files.writeString(d.resolve("a"), "one\n");
         Files.writeString(d.resolve("b"), "bee\n");
-        String first = snapshot(d, "rb first");
+        String first = snapshotIn(d, "rb first");
         Files.writeString(d.resolve("a"), "two, longer\n");
         Files.delete(d.resolve("b"));
         Files.createDirectories(d.resolve("sub"));
         Files.writeString(d.resolve("sub/c"), "c\n");
-        String second = snapshot(d, "rb second");
+        String second = snapshotIn(d, "rb second");
         // a reader caches everything first: names, sizes, pages
         assertEquals(
                 "12\na\nsub\ntwo, longer\n",
@@ -73,14 +53,14 @@ class RollbackTest extends TransactionItBase {
         assertTrue(
                 txfs("--store", store.toString(), "show", rolled).ok().out().contains(second.substring(0, 12)),
                 "the rollback's parent is the snapshot before it");
-        assertEquals(treeOf(first), treeOf(rolled), "the live tree is exactly the old one");
+        assertEquals(treeOf(store, first), treeOf(store, rolled), "the live tree is exactly the old one");
     }
 
     @Test
     void rollback_whileATransactionIsOpen_leavesItsViewAndItCommitsOnTop() throws Exception {
         Path d = dir("rb-txn");
         Files.writeString(d.resolve("base"), "base\n");
-        String first = snapshot(d, "rb-txn first");
+        String first = snapshotIn(d, "rb-txn first");
         Files.writeString(d.resolve("later"), "later\n");
         Path w = tempDir("txfs-rb");
         try {

@@ -72,15 +72,6 @@ abstract class TransactionItBase extends LiveMountBase {
                 .ok()
                 .out()
                 .strip();
-        for (String line : txfs("--store", store.toString(), "show", snap)
-                .ok()
-                .out()
-                .lines()
-                .toList()) {
-            if (line.startsWith("tree ")) {
-                return line.substring(5).strip();
-            }
-        }
-        throw new AssertionError("no tree line in txfs show");
+        return treeOf(store, snap);
     }
 }

@@ -124,4 +124,26 @@ abstract class TxfsItBase {
             run(TIMEOUT, null, List.of("rm", "-rf", "--one-file-system", dir.toString()));
         }
     }
+
+    /** The tree id of {@code snapshot} in {@code store}, from {@code txfs show}. */
+    static String treeOf(Path store, String snapshot) {
+        for (String line : txfs("--store", store.toString(), "show", snapshot)
+                .ok()
+                .out()
+                .lines()
+                .toList()) {
+            if (line.startsWith("tree ")) {
+                return line.substring(5).strip();
+            }
+        }
+        throw new AssertionError("no tree line in txfs show " + snapshot);
+    }
+
+    /** {@code txfs snapshot -m MSG} run inside the mount directory {@code d}: the new snapshot's id. */
+    static String snapshotIn(Path d, String msg) {
+        return sh("cd \"$2\" && \"$1\" snapshot -m \"$3\"", TXFS.toString(), d.toString(), msg)
+                .ok()
+                .out()
+                .strip();
+    }
 }

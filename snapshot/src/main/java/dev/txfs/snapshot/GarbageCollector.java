@@ -76,7 +76,7 @@ public final class GarbageCollector {
         for (ObjectId target : targets) {
             gc.retain(target, policy, nowNs, shallow, kept);
         }
-        Set<ObjectId> pruned = gc.history(targets, shallow);
+        Set<ObjectId> pruned = Snapshots.history(store, targets);
         pruned.removeAll(kept);
         // Kept snapshots with a parent that goes: history ends there from now on.
         List<ObjectId> newlyShallow = new ArrayList<>();
@@ -137,24 +137,6 @@ public final class GarbageCollector {
             }
             level = next;
         }
-    }
-
-    /** Every snapshot in the history of {@code from}, down to shallow ones and missing parents. */
-    private Set<ObjectId> history(Collection<ObjectId> from, Set<ObjectId> shallow) {
-        Set<ObjectId> all = new LinkedHashSet<>();
-        Deque<ObjectId> todo = new ArrayDeque<>(from);
-        while (!todo.isEmpty()) {
-            ObjectId id = todo.pop();
-            if (!all.add(id) || shallow.contains(id)) {
-                continue;
-            }
-            for (ObjectId p : Snapshots.load(store, id).parents()) {
-                if (store.contains(p)) {
-                    todo.push(p);
-                }
-            }
-        }
-        return all;
     }
 
     private byte[] load(ObjectId id) {

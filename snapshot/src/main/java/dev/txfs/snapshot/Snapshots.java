@@ -141,4 +141,31 @@ public final class Snapshots {
             return sb.append(" (give more digits)").toString();
         }
     }
+
+    /**
+     * Every snapshot in the histories of {@code from}, each once, down to shallow snapshots (whose
+     * parents gc removed) and parents the store does not have.
+     */
+    public static java.util.Set<ObjectId> history(ObjectStore store, java.util.Collection<ObjectId> from) {
+        java.util.Set<ObjectId> shallow = store.shallow();
+        java.util.Set<ObjectId> all = new java.util.LinkedHashSet<>();
+        java.util.Deque<ObjectId> todo = new java.util.ArrayDeque<>(from);
+        while (!todo.isEmpty()) {
+            ObjectId id = todo.pop();
+            if (!all.add(id) || shallow.contains(id)) {
+                continue;
+            }
+            for (ObjectId p : load(store, id).parents()) {
+                if (store.contains(p)) {
+                    todo.push(p);
+                }
+            }
+        }
+        return all;
+    }
+
+    /** {@link #history} of every ref. */
+    public static java.util.Set<ObjectId> history(ObjectStore store) {
+        return history(store, store.refs().list("").values());
+    }
 }

@@ -5,10 +5,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Per snapshot, the bytes only it holds: what deleting it from history (and collecting) would
@@ -40,7 +38,7 @@ public final class SpaceUsage {
 
     public static Report measure(ObjectStore store) {
         SpaceUsage u = new SpaceUsage(store);
-        List<ObjectId> snaps = u.history();
+        List<ObjectId> snaps = new ArrayList<>(Snapshots.history(store));
         for (int i = 0; i < snaps.size(); i++) {
             u.walk(snaps.get(i), i);
         }
@@ -65,21 +63,6 @@ public final class SpaceUsage {
 
     private long storedSize(ObjectId id) {
         return store.find(id).map(b -> (long) b.length).orElse(0L);
-    }
-
-    /** Snapshots in the refs' histories, down to shallow ones. */
-    private List<ObjectId> history() {
-        Set<ObjectId> shallow = store.shallow();
-        Set<ObjectId> all = new LinkedHashSet<>();
-        Deque<ObjectId> todo = new ArrayDeque<>(store.refs().list("").values());
-        while (!todo.isEmpty()) {
-            ObjectId id = todo.pop();
-            if (!all.add(id) || shallow.contains(id)) {
-                continue;
-            }
-            Snapshots.load(store, id).parents().stream().filter(store::contains).forEach(todo::push);
-        }
-        return new ArrayList<>(all);
     }
 
     /** Everything snapshot {@code index} reaches; objects another snapshot reached become shared. */
