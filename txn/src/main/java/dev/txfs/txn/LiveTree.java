@@ -130,23 +130,30 @@ public final class LiveTree {
     public Transaction begin(String id, long uid, long rootPid, String rootCommand, String message)
             throws FileSystemException {
         synchronized (lock) {
-            ObjectId root = sync();
-            ObjectId baseSnapshot = store.refs().find(REF).orElseThrow();
-            long seq = tree.nextSeq();
-            Transaction t = new Transaction(
-                    id,
-                    new MutableTree(store, root, clock, counter),
-                    root,
-                    baseSnapshot,
-                    seq,
-                    clock.getAsLong(),
-                    uid,
-                    rootPid,
-                    rootCommand,
-                    message);
+            Transaction t = start(id, null, uid, rootPid, rootCommand, message);
             open.add(t);
             return t;
         }
+    }
+
+    /**
+     * A transaction based on the live state as it is now (synced first), whose tree starts as
+     * {@code treeRoot}, or as the base when that is null. The caller holds the lock.
+     */
+    private Transaction start(String id, ObjectId treeRoot, long uid, long rootPid, String rootCommand, String message)
+            throws FileSystemException {
+        ObjectId root = sync();
+        return new Transaction(
+                id,
+                new MutableTree(store, treeRoot != null ? treeRoot : root, clock, counter),
+                root,
+                store.refs().find(REF).orElseThrow(),
+                tree.nextSeq(),
+                clock.getAsLong(),
+                uid,
+                rootPid,
+                rootCommand,
+                message);
     }
 
     /**
@@ -221,25 +228,11 @@ public final class LiveTree {
      */
     public CommitResult rollback(ObjectId snapshot, String author, String message) throws FileSystemException {
         synchronized (lock) {
-            ObjectId target = Snapshots.load(store, snapshot).root();
-            ObjectId root = sync();
-            Transaction t = new Transaction(
-                    "rollback",
-                    new MutableTree(store, target, clock, counter),
-                    root,
-                    store.refs().find(REF).orElseThrow(),
-                    tree.nextSeq(),
-                    clock.getAsLong(),
-                    0,
-                    0,
-                    "",
-                    message);
-            open.add(t);
+            Transaction t = start("rollback", Snapshots.load(store, snapshot).root(), 0, 0, "", message);
             CommitResult r = commit(t, author, message);
-            open.remove(t);
             if (r.snapshot() == null && !r.conflicted()) {
                 // The live tree already is that tree: record the rollback all the same.
-                ObjectId snap = Snapshots.record(store, Snapshots.HEAD, root, author, message, clock);
+                ObjectId snap = Snapshots.record(store, Snapshots.HEAD, t.baseRoot(), author, message, clock);
                 return new CommitResult(snap, List.of(), List.of(), r.reloadSeq(), r.elapsedNs());
             }
             return r;
