@@ -88,9 +88,7 @@ final class GcCommand extends BaseCommand {
     public Integer call() throws IOException {
         String request = request();
         Path dir = txfs.locator.locate(txfs.store).dir();
-        List<Mounts.TxfsMount> serving = Mounts.list().stream()
-                .filter(m -> m.store().toAbsolutePath().normalize().equals(dir))
-                .toList();
+        List<Mounts.TxfsMount> serving = Mounts.ofStore(dir);
         String reply;
         if (!serving.isEmpty()) {
             Mounts.TxfsMount m = serving.get(0);

@@ -75,6 +75,21 @@ final class Mounts {
         return Optional.ofNullable(best);
     }
 
+    /** The txfs mounts serving the store {@code dir} (the same directory, however it is spelled). */
+    static List<TxfsMount> ofStore(Path dir) {
+        List<TxfsMount> out = new ArrayList<>();
+        for (TxfsMount m : list()) {
+            try {
+                if (Files.isSameFile(m.store(), dir)) {
+                    out.add(m);
+                }
+            } catch (IOException e) {
+                // a store directory gone from under its mount serves nothing we can reach
+            }
+        }
+        return out;
+    }
+
     /** mountinfo escapes space, tab, newline and backslash as octal {@code \ooo}. */
     static String unescape(String s) {
         StringBuilder sb = new StringBuilder();

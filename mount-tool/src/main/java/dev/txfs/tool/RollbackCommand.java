@@ -79,22 +79,13 @@ final class RollbackCommand extends BaseCommand {
         return ExitCode.OK.code;
     }
 
-    private static boolean sameFile(Path a, Path b) {
-        try {
-            return java.nio.file.Files.isSameFile(a, b);
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     /** The mount of the store {@code dir}: the one holding the working directory, else the only one. */
     private static Optional<Mounts.TxfsMount> serving(Path dir) {
         Optional<Mounts.TxfsMount> here = Mounts.containing(Path.of("").toAbsolutePath());
-        if (here.isPresent() && sameFile(here.get().store(), dir)) {
+        List<Mounts.TxfsMount> all = Mounts.ofStore(dir);
+        if (here.isPresent() && all.contains(here.get())) {
             return here;
         }
-        List<Mounts.TxfsMount> all =
-                Mounts.list().stream().filter(m -> sameFile(m.store(), dir)).toList();
         if (all.size() > 1) {
             throw new ToolException(
                     ExitCode.USAGE,
