@@ -550,21 +550,24 @@ public final class LiveFs implements FsOps {
     // ---- attributes and entries -----------------------------------------------------------------
 
     private Attr attr(View v, MutableNode n) {
-        long ino = inoOf(v, n);
+        return nodeAttr(inoOf(v, n), n, atimes.getOrDefault(n, n.mtimeNs()), orphans.contains(n) ? 0 : n.nlink());
+    }
+
+    /** A node's attributes as inode {@code ino}, with the access time and link count given. */
+    static Attr nodeAttr(long ino, MutableNode n, long atimeNs, long nlink) {
         long size = n.size();
-        long rdev = n instanceof Special s ? s.rdev() : 0;
         return new Attr(
                 ino,
                 size,
                 (size + 511) / 512,
-                atimes.getOrDefault(n, n.mtimeNs()),
+                atimeNs,
                 n.mtimeNs(),
                 n.ctimeNs(),
                 n.stMode(),
-                orphans.contains(n) ? 0 : n.nlink(),
+                nlink,
                 n.uid(),
                 n.gid(),
-                rdev);
+                n instanceof Special s ? s.rdev() : 0);
     }
 
     @Override
@@ -1254,17 +1257,20 @@ public final class LiveFs implements FsOps {
             if (n == null) {
                 throw new FsException(Kind.INVALID, "lseek on the control file");
             }
-            long size = n.size();
-            if (offset < 0 || offset >= size) {
-                throw new FsException(Kind.NO_SUCH_OFFSET, "offset past the end");
-            }
-            // No holes are tracked: the whole file is data, the only hole is at its end.
-            return switch (whence) {
-                case 3 -> offset; // SEEK_DATA
-                case 4 -> size; // SEEK_HOLE
-                default -> throw new FsException(Kind.INVALID, "lseek whence " + whence);
-            };
+            return seekDataOrHole(n.size(), offset, whence);
         }
+    }
+
+    /** SEEK_DATA and SEEK_HOLE: no holes are tracked, so the whole file is data and its end the hole. */
+    static long seekDataOrHole(long size, long offset, int whence) throws FsException {
+        if (offset < 0 || offset >= size) {
+            throw new FsException(Kind.NO_SUCH_OFFSET, "offset past the end");
+        }
+        return switch (whence) {
+            case 3 -> offset; // SEEK_DATA
+            case 4 -> size; // SEEK_HOLE
+            default -> throw new FsException(Kind.INVALID, "lseek whence " + whence);
+        };
     }
 
     // ---- ending transactions ------------------------------------------------------------------

@@ -157,19 +157,7 @@ final class SnapshotsFs {
     }
 
     private static FsOps.Attr attr(long ino, MutableNode n) {
-        long size = n.size();
-        return new FsOps.Attr(
-                ino,
-                size,
-                (size + 511) / 512,
-                n.mtimeNs(),
-                n.mtimeNs(),
-                n.ctimeNs(),
-                n.stMode(),
-                n.nlink(),
-                n.uid(),
-                n.gid(),
-                n instanceof Special s ? s.rdev() : 0);
+        return LiveFs.nodeAttr(ino, n, n.mtimeNs(), n.nlink());
     }
 
     FsOps.Attr getattr(long ino) throws IOException {
@@ -226,15 +214,7 @@ final class SnapshotsFs {
 
     long lseek(long fh, long offset, int whence) throws IOException {
         synchronized (lock) {
-            long size = handle(fh).node().node().size();
-            if (offset < 0 || offset >= size) {
-                throw new FsException(Kind.NO_SUCH_OFFSET, "offset past the end");
-            }
-            return switch (whence) {
-                case 3 -> offset; // SEEK_DATA: no holes are tracked
-                case 4 -> size; // SEEK_HOLE
-                default -> throw new FsException(Kind.INVALID, "lseek whence " + whence);
-            };
+            return LiveFs.seekDataOrHole(handle(fh).node().node().size(), offset, whence);
         }
     }
 
