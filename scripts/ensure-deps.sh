@@ -13,6 +13,10 @@ command -v setfacl >/dev/null 2>&1 || need+=(acl)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v diff >/dev/null 2>&1 || need+=(diffutils)
+# txfs run's reproducible-build test compiles a small C project
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v make >/dev/null 2>&1 || need+=(make)
+[ -e /usr/include/stdio.h ] || need+=(libc6-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

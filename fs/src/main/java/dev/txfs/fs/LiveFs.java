@@ -66,7 +66,10 @@ import java.util.function.LongSupplier;
  *
  * <p><b>Names.</b> While a transaction is open, a name changed in any view since the oldest open
  * base (created, removed, renamed, or its node diverged) gets entry validity 0: every lookup comes
- * here and is answered per view. Other names keep the long validity. A rename of a name the kernel
+ * here and is answered per view. Other names keep the long validity, except while a transaction
+ * begun on a snapshot of its own is open ({@code txfs run --base}): it may differ from the live
+ * tree at any name, so every name gets validity 0 and none of its files shares an inode with the
+ * live tree (its directories at the same place do, as directories have no page cache). A rename of a name the kernel
  * may hold with a long validity first answers ESTALE after invalidating it, so the kernel's retry
  * moves a dentry it will look up again. Attributes of an inode bound in several views get validity
  * 0 while they differ.
@@ -352,7 +355,7 @@ public final class LiveFs implements FsOps {
     /** Whether live node {@code l} is still the version transaction {@code v} loaded as {@code t}. */
     private boolean sameVersion(View v, MutableNode l, MutableNode t) {
         long base = v.txn.baseSeq();
-        if (l.kind() != t.kind() || l.attachedSeq() > base) {
+        if (l.kind() != t.kind() || l.attachedSeq() > base || (v.txn.ownBase() && !(l instanceof Dir))) {
             return false;
         }
         return l instanceof Dir || (l.changedSeq() <= base && !writers.containsKey(l) && t.changedSeq() == 0);
@@ -430,8 +433,8 @@ public final class LiveFs implements FsOps {
             return true;
         }
         for (View v : txns.values()) {
-            if (v.changedNames.contains(key)) {
-                return true;
+            if (v.txn.ownBase() || v.changedNames.contains(key)) {
+                return true; // a transaction on a snapshot of its own may differ at any name
             }
         }
         return false;
@@ -486,7 +489,7 @@ public final class LiveFs implements FsOps {
                 divergeNames(liveView, v, t);
                 followLive(v, t, l);
                 sent = true;
-            } else if (l.attachedSeq() <= v.txn.baseSeq() && l.changedSeq() <= v.txn.baseSeq()) {
+            } else if (!v.txn.ownBase() && l.attachedSeq() <= v.txn.baseSeq() && l.changedSeq() <= v.txn.baseSeq()) {
                 sent = true; // a cached name may lead the transaction here
             }
         }
@@ -1353,6 +1356,18 @@ public final class LiveFs implements FsOps {
         }
     }
 
+    /**
+     * Merges a run kept by {@code txfs run --keep} into the live tree ({@link LiveTree#commitKept}),
+     * and the kernel drops what it cached of the names that changed, as after {@link #rollback}.
+     */
+    LiveTree.CommitResult commitKept(ObjectId kept, String author, String message) throws IOException {
+        synchronized (lock) {
+            LiveTree.CommitResult r = live.commitKept(kept, author, message);
+            liveChanged(r);
+            return r;
+        }
+    }
+
     /** The live node now at the path {@code t} has in view {@code v}, if of the same kind. */
     private MutableNode livePeer(View v, MutableNode t) {
         Optional<String> p = v.tree.pathOf(t);
@@ -1360,7 +1375,7 @@ public final class LiveFs implements FsOps {
         return l != null && l.kind() == t.kind() ? l : null;
     }
 
-    private static Optional<MutableNode> findSegments(MutableTree tree, List<byte[]> segments) {
+    static Optional<MutableNode> findSegments(MutableTree tree, List<byte[]> segments) {
         MutableNode n = tree.root();
         for (byte[] s : segments) {
             if (!(n instanceof Dir d)) {

@@ -12,6 +12,9 @@ import dev.txfs.journal.Diff;
 import dev.txfs.snapshot.Json;
 import dev.txfs.snapshot.MutableNode;
 import dev.txfs.snapshot.ObjectId;
+import dev.txfs.snapshot.RefStore;
+import dev.txfs.snapshot.Snapshots;
+import dev.txfs.snapshot.TxfsException;
 import dev.txfs.txn.LiveTree;
 import dev.txfs.txn.Transaction;
 import dev.txfs.txn.proc.Membership;
@@ -43,20 +46,33 @@ import java.util.logging.Logger;
  * <p>Requests (fields separated by tabs, free text percent-encoded, one line, at most 64 KiB;
  * brackets mark an optional last field):
  * <pre>
- *   begin   ROOTPID MESSAGE     ROOTPID 0 means the writer's parent process
+ *   begin   ROOTPID MESSAGE [BASE]   ROOTPID 0 means the writer's parent process; BASE a snapshot
  *   commit  MESSAGE [TXN]
  *   abort   [TXN]
  *   status  text|json [TXN]
  *   list    text|json
+ *   finish  commit|keep|discard MESSAGE NAME   ends the writer's transaction (txfs run); JSON reply
+ *   kept    commit|drop NAME MESSAGE           a run kept as ref runs/NAME: merge it, or drop it
  * </pre>
- * Without {@code TXN} a request acts on the transaction the writer is in (checked as above). With
+ *
+ * <p>{@code BASE} (a snapshot id, prefix, ref or tag) begins the transaction on that snapshot
+ * instead of the live state; its commit merges what it changed relative to it. {@code finish}
+ * answers a JSON summary (the output tree, the changes against the base, what became of it); a
+ * {@code commit} that conflicts keeps the run instead (action {@code kept}, the conflicting paths
+ * listed) so that nothing is lost. {@code keep} records the tree as a snapshot whose parent is the
+ * base, under ref {@code runs/NAME} (NAME empty: the transaction id), leaving the live tree and
+ * {@code HEAD} alone. {@code kept commit} merges such a run as its commit would have, then deletes
+ * the ref; {@code kept drop} deletes it. Only the run's user (its snapshot's author) or root may.
+ * A transaction that changed nothing is dropped whatever was asked (action {@code unchanged}).
+ *
+ * <p>Without {@code TXN} a request acts on the transaction the writer is in (checked as above). With
  * it (the transaction id, percent-encoded like the free text; {@code txfs commit|abort|status --txn
  * ID}), root names any open transaction, its own or another user's, wherever it runs; a writer
  * that is not root gets exit code 7 whatever the id, and an id no open transaction has gets 3.
  *
  * <p>A request that does not parse fails the write with EINVAL and changes nothing. A parsed
  * request's reply is {@code ok\n<payload>} or {@code error <exit code>\n<message>}; exit codes are
- * those of the txfs command (3 not found, 6 conflict, 7 not permitted, 1 other failures).
+ * those of the txfs command (2 bad input, 3 not found, 6 conflict, 7 not permitted, 1 other failures).
  *
  * <p>Nesting: a {@code begin} from inside a transaction fails (exit code 1) with a message saying
  * so: nested transactions are not supported.
@@ -64,7 +80,9 @@ import java.util.logging.Logger;
 public final class TxnControl {
     private static final Logger LOG = Logger.getLogger(TxnControl.class.getName());
     static final int MAX_REQUEST = 64 * 1024;
-    static final int EXIT_FAILED = 1, EXIT_NOT_FOUND = 3, EXIT_CONFLICT = 6, EXIT_DENIED = 7;
+    static final int EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3, EXIT_CONFLICT = 6, EXIT_DENIED = 7;
+    /** The ref namespace of runs kept by {@code txfs run --keep}. */
+    public static final String RUNS = "runs/";
 
     private final LiveFs fs;
     private final LiveTree live;
@@ -174,7 +192,11 @@ public final class TxnControl {
     }
 
     /** A parsed request; {@code txn} is the transaction it names, or empty for the writer's own. */
-    private record Request(String verb, long pid, String text, boolean json, String txn) {}
+    private record Request(String verb, long pid, String text, boolean json, String txn, String arg, long clampNs) {
+        Request(String verb, long pid, String text, boolean json, String txn, String arg) {
+            this(verb, pid, text, json, txn, arg, -1);
+        }
+    }
 
     /** The optional last field {@code TXN} at index {@code i}: the named transaction id, or "". */
     private static String txnField(String[] f, int i) {
@@ -192,33 +214,58 @@ public final class TxnControl {
         try {
             return switch (f[0]) {
                 case "begin" -> {
-                    if (f.length != 3) {
+                    if (f.length != 3 && f.length != 4) {
                         throw new IllegalArgumentException();
                     }
                     long pid = Long.parseLong(f[1]);
                     if (pid < 0 || pid > Integer.MAX_VALUE) {
                         throw new IllegalArgumentException();
                     }
-                    yield new Request("begin", pid, URLDecoder.decode(f[2], UTF_8), false, "");
+                    yield new Request("begin", pid, URLDecoder.decode(f[2], UTF_8), false, "", txnField(f, 3));
+                }
+                case "finish" -> {
+                    if ((f.length != 4 && f.length != 5)
+                            || !List.of("commit", "keep", "discard").contains(f[1])) {
+                        throw new IllegalArgumentException();
+                    }
+                    long clamp = f.length == 5 ? Long.parseLong(f[4]) : -1;
+                    if (f.length == 5 && clamp < 0) {
+                        throw new IllegalArgumentException();
+                    }
+                    yield new Request(
+                            "finish",
+                            0,
+                            URLDecoder.decode(f[2], UTF_8),
+                            false,
+                            f[1],
+                            URLDecoder.decode(f[3], UTF_8),
+                            clamp);
+                }
+                case "kept" -> {
+                    if (f.length != 4 || !List.of("commit", "drop").contains(f[1])) {
+                        throw new IllegalArgumentException();
+                    }
+                    yield new Request(
+                            "kept", 0, URLDecoder.decode(f[3], UTF_8), false, f[1], URLDecoder.decode(f[2], UTF_8));
                 }
                 case "commit" -> {
                     if (f.length != 2 && f.length != 3) {
                         throw new IllegalArgumentException();
                     }
-                    yield new Request("commit", 0, URLDecoder.decode(f[1], UTF_8), false, txnField(f, 2));
+                    yield new Request("commit", 0, URLDecoder.decode(f[1], UTF_8), false, txnField(f, 2), "");
                 }
                 case "abort" -> {
                     if (f.length != 1 && f.length != 2) {
                         throw new IllegalArgumentException();
                     }
-                    yield new Request("abort", 0, "", false, txnField(f, 1));
+                    yield new Request("abort", 0, "", false, txnField(f, 1), "");
                 }
                 case "status", "list" -> {
                     int max = f[0].equals("status") ? 3 : 2;
                     if (f.length < 2 || f.length > max || !(f[1].equals("json") || f[1].equals("text"))) {
                         throw new IllegalArgumentException();
                     }
-                    yield new Request(f[0], 0, "", f[1].equals("json"), txnField(f, 2));
+                    yield new Request(f[0], 0, "", f[1].equals("json"), txnField(f, 2), "");
                 }
                 default -> throw new IllegalArgumentException();
             };
@@ -232,7 +279,9 @@ public final class TxnControl {
             throw new Failure(EXIT_FAILED, "this mount does not take transactions");
         }
         return switch (r.verb()) {
-            case "begin" -> begin(c, r.pid(), r.text());
+            case "begin" -> begin(c, r.pid(), r.text(), r.arg());
+            case "finish" -> finish(c, r.txn(), r.text(), r.arg(), r.clampNs());
+            case "kept" -> kept(c, r.txn(), r.arg(), r.text());
             case "commit" -> commit(c, r.text(), r.txn());
             case "abort" -> abort(c, r.txn());
             case "status" -> status(c, r.json(), r.txn());
@@ -241,7 +290,7 @@ public final class TxnControl {
         };
     }
 
-    private String begin(Caller c, long rootPid, String message) throws Failure, IOException {
+    private String begin(Caller c, long rootPid, String message, String base) throws Failure, IOException {
         long client = ProcInfo.tgid(c.pid());
         long root = rootPid;
         if (root == 0) {
@@ -269,10 +318,11 @@ public final class TxnControl {
         }
         ProcessRef ref =
                 ProcessRef.of(root).orElseThrow(() -> new Failure(EXIT_NOT_FOUND, "process " + rootPid + " is gone"));
+        ObjectId baseSnapshot = base.isEmpty() ? null : resolve(base);
         String id = newId();
         Transaction t;
         synchronized (fs.lock()) {
-            t = live.begin(id, c.uid(), root, ProcInfo.cmdline(root), message);
+            t = live.begin(id, baseSnapshot, c.uid(), root, ProcInfo.cmdline(root), message);
             starting.add(id);
             fs.addView(t);
         }
@@ -288,6 +338,229 @@ public final class TxnControl {
             starting.remove(id);
         }
         return id + "\t" + membership.mode().name().toLowerCase().replace('_', '-') + "\n";
+    }
+
+    /** A snapshot named by a user (id, prefix, ref, tag), or a Failure with the txfs exit code. */
+    private ObjectId resolve(String spec) throws Failure {
+        try {
+            return Snapshots.resolve(live.store(), spec);
+        } catch (Snapshots.NotFoundException e) {
+            throw new Failure(EXIT_NOT_FOUND, e.getMessage());
+        } catch (TxfsException e) {
+            throw new Failure(EXIT_USAGE, e.getMessage());
+        }
+    }
+
+    /**
+     * Ends the caller's own transaction as {@code txfs run} asked ({@code commit}, {@code keep} or
+     * {@code discard}) and answers a JSON summary: the transaction, its base, its output tree, the
+     * changes against the base, the action taken, and the snapshot and ref it made; then the same
+     * for people, in lines. A commit that conflicts keeps the run (nothing is lost) and lists the
+     * conflicts.
+     */
+    private String finish(Caller c, String mode, String message, String name, long clampNs)
+            throws Failure, IOException {
+        String ref = RUNS + (name.isEmpty() ? "" : name);
+        LiveFs.View v;
+        Json w = new Json().beginObject();
+        StringBuilder text = new StringBuilder();
+        String action;
+        synchronized (fs.lock()) {
+            v = own(c);
+            Transaction t = v.txn;
+            if (name.isEmpty()) {
+                ref = RUNS + t.id();
+            }
+            checkRunRef(ref);
+            if (!mode.equals("discard") && live.store().refs().find(ref).isPresent()) {
+                throw new Failure(EXIT_USAGE, "ref " + ref + " exists: choose another name or drop that run first");
+            }
+            if (clampNs >= 0) {
+                clampMtimes(v, clampNs);
+            }
+            Summary s = summary(v);
+            ObjectId tree = v.tree.flush();
+            w.field("txn", t.id())
+                    .field("base", t.baseSnapshot().toHex())
+                    .field("tree", tree.toHex())
+                    .field("bytes", s.bytes());
+            w.name("changes").beginArray();
+            for (Change ch : s.changes()) {
+                w.beginObject()
+                        .field("path", ch.path())
+                        .field("change", ch.kind().name().toLowerCase())
+                        .endObject();
+            }
+            w.endArray();
+            String msg = !message.isEmpty() ? message : !t.message().isEmpty() ? t.message() : "txfs run";
+            List<String> conflicts = List.of();
+            ObjectId snap = null;
+            action = s.changes().isEmpty() ? "unchanged" : mode;
+            if (action.equals("unchanged")) {
+                live.abort(t);
+                fs.closeView(v, null);
+            } else if (mode.equals("commit")) {
+                LiveTree.CommitResult r = live.commit(t, userName(t.uid()), msg);
+                if (r.conflicted()) {
+                    conflicts = r.conflicts();
+                    action = "keep";
+                } else {
+                    snap = r.snapshot();
+                    fs.closeView(v, r);
+                }
+            }
+            if (action.equals("keep")) {
+                snap = live.keep(t, ref, userName(t.uid()), msg);
+                fs.closeView(v, null);
+            } else if (action.equals("discard")) {
+                live.abort(t);
+                fs.closeView(v, null);
+            }
+            w.field(
+                    "action",
+                    switch (action) {
+                        case "commit" -> "committed";
+                        case "keep" -> "kept";
+                        case "discard" -> "discarded";
+                        default -> action;
+                    });
+            if (snap != null) {
+                w.field("snapshot", snap.toHex());
+            } else {
+                w.name("snapshot").nullValue();
+            }
+            if (action.equals("keep")) {
+                w.field("ref", ref);
+            }
+            w.name("conflicts").beginArray();
+            conflicts.forEach(w::value);
+            w.endArray();
+            text.append(s.changes().size())
+                    .append(s.changes().size() == 1 ? " change" : " changes")
+                    .append(" on base ")
+                    .append(t.baseSnapshot().shortHex())
+                    .append(", output tree ")
+                    .append(tree.shortHex())
+                    .append('\n');
+            s.changes().stream().limit(LISTED).forEach(ch -> text.append(changeLine(ch)));
+            if (s.changes().size() > LISTED) {
+                text.append("  ... and ").append(s.changes().size() - LISTED).append(" more\n");
+            }
+            conflicts.forEach(p -> text.append("conflict: ").append(p).append('\n'));
+            text.append(
+                    switch (action) {
+                        case "commit" -> "committed as snapshot " + snap.toHex();
+                        case "keep" ->
+                            (conflicts.isEmpty() ? "" : "not committed: conflicts with the live tree; ")
+                                    + "kept as " + ref + " (snapshot " + snap.shortHex() + "): see txfs diff "
+                                    + t.baseSnapshot().shortHex() + " " + ref + "; txfs commit --run "
+                                    + ref.substring(RUNS.length()) + " or txfs abort --run "
+                                    + ref.substring(RUNS.length());
+                        case "discard" -> "discarded";
+                        default -> "nothing changed: nothing to commit or keep";
+                    });
+        }
+        membership.remove(v.txn.id());
+        return w.endObject() + "\n" + text + "\n";
+    }
+
+    /** How many changes a run's summary lists by name. */
+    private static final int LISTED = 20;
+
+    private static String changeLine(Change ch) {
+        return switch (ch.kind()) {
+                    case ADDED -> "  added:    ";
+                    case MODIFIED -> "  modified: ";
+                    case DELETED -> "  deleted:  ";
+                }
+                + ch.path() + "\n";
+    }
+
+    /**
+     * Sets the modification time of every entry the transaction wrote or created, and of every
+     * directory whose entries it changed, to {@code clampNs} when it is later (as {@code tar
+     * --clamp-mtime} does with SOURCE_DATE_EPOCH): two runs that write the same bytes then give the
+     * same tree id whenever they ran. Entries the transaction did not touch keep their times. The
+     * caller holds the lock.
+     */
+    private void clampMtimes(LiveFs.View v, long clampNs) throws IOException {
+        v.tree.flush();
+        for (Change ch : Diff.between(live.store(), v.txn.baseRoot(), v.tree.flush())) {
+            List<byte[]> seg = ch.segments();
+            if (!seg.isEmpty()) {
+                LiveFs.findSegments(v.tree, seg.subList(0, seg.size() - 1)).ifPresent(p -> clamp(v, p, clampNs, false));
+            }
+            if (ch.kind() != Change.Kind.DELETED) {
+                // an added directory comes as one change: everything under it is new too
+                LiveFs.findSegments(v.tree, seg).ifPresent(n -> clamp(v, n, clampNs, ch.kind() == Change.Kind.ADDED));
+            }
+        }
+    }
+
+    /** Clamps {@code n}'s mtime if the transaction changed it, and with {@code deep} all below it. */
+    private static void clamp(LiveFs.View v, MutableNode n, long clampNs, boolean deep) {
+        if (n.changedSeq() != 0 && n.mtimeNs() > clampNs) {
+            v.tree.setAttributes(n, null, null, null, clampNs);
+        }
+        if (deep && n instanceof MutableNode.Dir d) {
+            for (MutableNode child : v.tree.list(d).values()) {
+                clamp(v, child, clampNs, true);
+            }
+        }
+    }
+
+    /** A run name must make a valid ref under {@value #RUNS}. */
+    private static void checkRunRef(String ref) throws Failure {
+        try {
+            RefStore.checkName(ref);
+        } catch (IllegalArgumentException e) {
+            throw new Failure(
+                    EXIT_USAGE,
+                    "invalid run name '" + ref.substring(RUNS.length())
+                            + "': letters, digits, '.', '_' and '-', in parts separated by '/'");
+        }
+    }
+
+    /**
+     * {@code txfs commit|abort --run NAME}: merges the run kept as {@code runs/NAME} into the live
+     * tree (as its commit would have; on conflict nothing changes and the run stays kept), or drops
+     * it. Only its user (the kept snapshot's author) or root may.
+     */
+    private String kept(Caller c, String op, String name, String message) throws Failure, IOException {
+        String ref = RUNS + name;
+        checkRunRef(ref);
+        synchronized (fs.lock()) {
+            ObjectId snap = live.store()
+                    .refs()
+                    .find(ref)
+                    .orElseThrow(() -> new Failure(EXIT_NOT_FOUND, "no kept run " + name + " (ref " + ref + ")"));
+            dev.txfs.snapshot.Snapshot k = Snapshots.load(live.store(), snap);
+            if (c.uid() != 0 && !k.author().equals(userName(c.uid()))) {
+                throw new Failure(EXIT_DENIED, "kept run " + name + " belongs to " + k.author());
+            }
+            if (op.equals("drop")) {
+                live.store().refs().compareAndSet(ref, snap, null);
+                return snap.toHex() + "\n";
+            }
+            String msg = !message.isEmpty() ? message : k.message();
+            LiveTree.CommitResult r;
+            try {
+                r = fs.commitKept(snap, k.author(), msg);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(EXIT_USAGE, e.getMessage());
+            }
+            if (r.conflicted()) {
+                throw new Failure(
+                        EXIT_CONFLICT,
+                        "conflict: kept run " + name + " and the live tree changed the same paths since its base;"
+                                + " it stays kept:\n" + String.join("\n", r.conflicts()));
+            }
+            live.store().refs().compareAndSet(ref, snap, null);
+            ObjectId head = r.snapshot() != null
+                    ? r.snapshot()
+                    : live.store().refs().find(LiveTree.REF).orElseThrow();
+            return head.toHex() + "\t" + r.applied().size() + "\t" + r.elapsedNs() / 1000 + "\n";
+        }
     }
 
     private String newId() {
@@ -479,14 +752,7 @@ public final class TxnControl {
                 }
                 b.append(s.changes().isEmpty() ? "no changes\n" : "changes:\n");
                 for (Change ch : s.changes()) {
-                    b.append(
-                                    switch (ch.kind()) {
-                                        case ADDED -> "  added:    ";
-                                        case MODIFIED -> "  modified: ";
-                                        case DELETED -> "  deleted:  ";
-                                    })
-                            .append(ch.path())
-                            .append('\n');
+                    b.append(changeLine(ch));
                 }
             }
             return b.toString();

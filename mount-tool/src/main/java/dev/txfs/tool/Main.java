@@ -38,6 +38,10 @@ public final class Main {
                 cmd.addSubcommand(verb.getKey(), verb.getValue().get());
             }
         }
+        CommandLine run = cmd.getSubcommands().get("run");
+        if (run != null) {
+            run.setStopAtPositional(true); // txfs run [options] CMD ARGS...: CMD's options are its own
+        }
         Errors errors = new Errors();
         cmd.setExecutionExceptionHandler(errors);
         cmd.setParameterExceptionHandler(errors);

@@ -58,6 +58,7 @@ final class TxfsCommand {
         v.put("commit", TxnCommands.Commit::new);
         v.put("abort", TxnCommands.Abort::new);
         v.put("status", TxnCommands.Status::new);
+        v.put("run", RunCommand::new);
         v.put("txn", TxnCommands.Txn::new);
         v.put("__train", TrainCommand::new);
         return Collections.unmodifiableMap(v);

@@ -45,6 +45,31 @@ final class TxnCommands {
         }
     }
 
+    /** Commit and abort: they act on a transaction, or with --run on a run txfs run kept. */
+    abstract static class EndingCommand extends TargetedCommand {
+        static final String RUNS = "runs/";
+
+        @Option(
+                names = "--run",
+                paramLabel = "NAME",
+                description = "Act on the run kept as ref runs/NAME by txfs run --keep (its user or root).")
+        String run;
+
+        /** The kept run named by --run, checked against --txn; null without --run. */
+        String keptRun() throws ToolException {
+            if (run == null) {
+                return null;
+            }
+            if (txn != null) {
+                throw new ToolException(ExitCode.USAGE, "--run and --txn name different things: give one");
+            }
+            if (run.isBlank()) {
+                throw new ToolException(ExitCode.USAGE, "--run needs the name of a kept run");
+            }
+            return run.startsWith(RUNS) ? run.substring(RUNS.length()) : run;
+        }
+    }
+
     @Command(
             name = "begin",
             description = {
@@ -84,9 +109,10 @@ final class TxnCommands {
                 "Publish the transaction's changes atomically as a new snapshot (durable when this returns);",
                 "prints its id. If a path it changed was also changed outside since begin, nothing is",
                 "committed, the paths are printed, and the transaction stays open (exit code 6).",
-                "Root may commit another user's transaction with --txn ID."
+                "Root may commit another user's transaction with --txn ID.",
+                "With --run NAME: merge the output of txfs run --keep (ref runs/NAME) the same way, then drop the ref."
             })
-    static final class Commit extends TargetedCommand {
+    static final class Commit extends EndingCommand {
         @Option(
                 names = {"-m", "--message"},
                 description = "Snapshot message (default: the one given to begin).")
@@ -100,8 +126,15 @@ final class TxnCommands {
         @Override
         public Integer call() throws Exception {
             String[] reply;
+            String kept = keptRun();
             try {
-                reply = TxnClient.call(mount(), request("commit", TxnClient.encode(message)))
+                reply = TxnClient.call(
+                                mount(),
+                                kept != null
+                                        ? new String[] {
+                                            "kept", "commit", TxnClient.encode(kept), TxnClient.encode(message)
+                                        }
+                                        : request("commit", TxnClient.encode(message)))
                         .strip()
                         .split("\t");
             } catch (ToolException e) {
@@ -129,12 +162,16 @@ final class TxnCommands {
             name = "abort",
             description = {
                 "Drop the transaction: the live tree and history stay as if it never existed.",
-                "Root may abort another user's transaction with --txn ID."
+                "Root may abort another user's transaction with --txn ID.",
+                "With --run NAME: drop the output kept by txfs run --keep as ref runs/NAME."
             })
-    static final class Abort extends TargetedCommand {
+    static final class Abort extends EndingCommand {
         @Override
         public Integer call() throws Exception {
-            TxnClient.call(mount(), request("abort"));
+            String kept = keptRun();
+            TxnClient.call(
+                    mount(),
+                    kept != null ? new String[] {"kept", "drop", TxnClient.encode(kept), ""} : request("abort"));
             return 0;
         }
     }

@@ -129,8 +129,25 @@ public final class LiveTree {
      */
     public Transaction begin(String id, long uid, long rootPid, String rootCommand, String message)
             throws FileSystemException {
+        return begin(id, null, uid, rootPid, rootCommand, message);
+    }
+
+    /**
+     * Starts a transaction over {@code baseSnapshot}'s tree ({@code txfs run --base}), or over the
+     * live state when that is null. Its commit merges three ways from that base: what it changed
+     * relative to the snapshot is applied to the live tree as it is then. A base whose tree is the
+     * live state's is the same as none.
+     */
+    public Transaction begin(
+            String id, ObjectId baseSnapshot, long uid, long rootPid, String rootCommand, String message)
+            throws FileSystemException {
         synchronized (lock) {
-            Transaction t = start(id, null, uid, rootPid, rootCommand, message);
+            ObjectId root = baseSnapshot == null
+                    ? null
+                    : Snapshots.load(store, baseSnapshot).root();
+            Transaction t = root == null || root.equals(sync())
+                    ? start(id, null, uid, rootPid, rootCommand, message)
+                    : onBase(id, baseSnapshot, root, root, uid, rootPid, rootCommand, message);
             open.add(t);
             return t;
         }
@@ -153,7 +170,82 @@ public final class LiveTree {
                 uid,
                 rootPid,
                 rootCommand,
-                message);
+                message,
+                false);
+    }
+
+    /** A transaction over {@code baseSnapshot} (tree {@code baseRoot}) whose tree starts as {@code treeRoot}. */
+    private Transaction onBase(
+            String id,
+            ObjectId baseSnapshot,
+            ObjectId baseRoot,
+            ObjectId treeRoot,
+            long uid,
+            long rootPid,
+            String rootCommand,
+            String message) {
+        return new Transaction(
+                id,
+                new MutableTree(store, treeRoot, clock, counter),
+                baseRoot,
+                baseSnapshot,
+                tree.nextSeq(),
+                clock.getAsLong(),
+                uid,
+                rootPid,
+                rootCommand,
+                message,
+                true);
+    }
+
+    /**
+     * Ends an open transaction by recording its tree as a snapshot whose parent is its base, under
+     * ref {@code ref} (which must not exist), without touching the live tree or {@code HEAD}: the
+     * kept output of {@code txfs run --keep}, to be diffed, committed ({@link #commitKept}) or
+     * dropped later. Returns the snapshot; the transaction is then {@link Transaction.State#KEPT}.
+     */
+    public ObjectId keep(Transaction t, String ref, String author, String message) throws FileSystemException {
+        synchronized (lock) {
+            if (t.state() != Transaction.State.OPEN) {
+                throw new IllegalStateException(t + " is " + t.state().name().toLowerCase());
+            }
+            ObjectId root = t.tree().flush();
+            ObjectId snap;
+            try (ObjectWriter w = store.newWriter()) {
+                snap = w.put(
+                        new Snapshot(root, List.of(t.baseSnapshot()), clock.getAsLong(), author, message).encode());
+                w.flush();
+            }
+            if (!store.refs().compareAndSet(ref, null, snap)) {
+                throw new IllegalArgumentException("ref " + ref + " exists");
+            }
+            t.setState(Transaction.State.KEPT);
+            open.remove(t);
+            return snap;
+        }
+    }
+
+    /**
+     * Commits a kept run ({@link #keep}): the changes snapshot {@code kept} made relative to its
+     * parent are merged three ways into the live tree, as if its transaction were committed now. On
+     * conflict nothing changes. The caller drops the kept run's ref after a success: a crash in
+     * between leaves the ref, and committing it again then merges changes the live tree already has,
+     * which changes nothing.
+     */
+    public CommitResult commitKept(ObjectId kept, String author, String message) throws FileSystemException {
+        synchronized (lock) {
+            Snapshot k = Snapshots.load(store, kept);
+            if (k.parents().size() != 1) {
+                throw new IllegalArgumentException("snapshot " + kept.toHex() + " is not a kept run (it has "
+                        + k.parents().size() + " parents)");
+            }
+            ObjectId base = k.parents().get(0);
+            Transaction t = onBase("kept", base, Snapshots.load(store, base).root(), k.root(), 0, 0, "", message);
+            open.add(t);
+            CommitResult r = commit(t, author, message);
+            open.remove(t);
+            return r;
+        }
     }
 
     /**

@@ -14,7 +14,9 @@ public final class Transaction {
     public enum State {
         OPEN,
         COMMITTED,
-        ABORTED
+        ABORTED,
+        /** Recorded as a snapshot under a ref by {@link LiveTree#keep}, not merged. */
+        KEPT
     }
 
     private final String id;
@@ -27,6 +29,7 @@ public final class Transaction {
     private final long rootPid;
     private final String rootCommand;
     private final String message;
+    private final boolean ownBase;
     private State state = State.OPEN;
 
     Transaction(
@@ -39,7 +42,8 @@ public final class Transaction {
             long uid,
             long rootPid,
             String rootCommand,
-            String message) {
+            String message,
+            boolean ownBase) {
         this.id = id;
         this.tree = tree;
         this.baseRoot = baseRoot;
@@ -50,6 +54,7 @@ public final class Transaction {
         this.rootPid = rootPid;
         this.rootCommand = rootCommand;
         this.message = message;
+        this.ownBase = ownBase;
     }
 
     public String id() {
@@ -65,7 +70,10 @@ public final class Transaction {
         return baseRoot;
     }
 
-    /** The snapshot holding {@link #baseRoot()} (the live state's snapshot at begin). */
+    /**
+     * The snapshot holding {@link #baseRoot()}: the live state's snapshot at begin, or the snapshot
+     * the transaction was begun on ({@link #ownBase()}).
+     */
     public ObjectId baseSnapshot() {
         return baseSnapshot;
     }
@@ -76,6 +84,15 @@ public final class Transaction {
      */
     public long baseSeq() {
         return baseSeq;
+    }
+
+    /**
+     * Whether the transaction was begun on a snapshot of its own choosing ({@code txfs run --base})
+     * rather than on the live state: then no file of its tree is the live tree's version, whatever
+     * the sequence numbers say (directories at the same place still correspond).
+     */
+    public boolean ownBase() {
+        return ownBase;
     }
 
     public long startedNs() {
