@@ -142,4 +142,69 @@ class LiveTreeTest {
                 Snapshots.load(store, r.snapshot()).root());
         assertEquals(Snapshots.load(store, first).root(), live.sync(), "the live state is that tree");
     }
+
+    @Test
+    void begin_onAnOlderSnapshot_seesItsTreeAndCommitAppliesOnlyWhatItChanged() throws Exception {
+        LiveTree live = open(Optional.empty());
+        live.tree().createFile(live.tree().root(), "old".getBytes(UTF_8), 0644, 0, 0);
+        ObjectId first = live.snapshot("a", "first");
+        live.tree().createFile(live.tree().root(), "later".getBytes(UTF_8), 0644, 0, 0);
+        live.sync();
+        Transaction t = live.begin("t1", first, 0, 1, "make", "");
+        assertTrue(t.ownBase());
+        assertEquals(first, t.baseSnapshot());
+        assertTrue(t.tree().find("/later").isEmpty(), "the base's tree, not the live one");
+        t.tree().createFile(t.tree().root(), "built".getBytes(UTF_8), 0644, 0, 0);
+        LiveTree.CommitResult r = live.commit(t, "a", "build");
+        assertTrue(r.snapshot() != null && r.conflicts().isEmpty());
+        assertTrue(live.tree().find("/built").isPresent());
+        assertTrue(live.tree().find("/later").isPresent(), "the base lacked it, the run did not delete it");
+    }
+
+    @Test
+    void begin_onTheLiveStatesOwnSnapshot_isAnOrdinaryTransaction() throws Exception {
+        LiveTree live = open(Optional.empty());
+        ObjectId head = live.snapshot("a", "now");
+        assertTrue(!live.begin("t1", head, 0, 1, "sh", "").ownBase());
+    }
+
+    @Test
+    void keep_recordsTheTreeUnderTheRefWithTheBaseAsParent_andCommitKeptMergesItLater() throws Exception {
+        LiveTree live = open(Optional.empty());
+        live.tree().createFile(live.tree().root(), "f".getBytes(UTF_8), 0644, 0, 0);
+        ObjectId head = live.snapshot("a", "base");
+        Transaction t = live.begin("t1", head, 0, 1, "make", "");
+        t.tree().createFile(t.tree().root(), "out".getBytes(UTF_8), 0644, 0, 0);
+        ObjectId kept = live.keep(t, "runs/r1", "a", "kept");
+        assertEquals(Transaction.State.KEPT, t.state());
+        assertEquals(Optional.of(kept), store.refs().find("runs/r1"));
+        assertEquals(List.of(t.baseSnapshot()), Snapshots.load(store, kept).parents());
+        assertTrue(live.tree().find("/out").isEmpty(), "keeping leaves the live tree alone");
+        assertEquals(head, store.refs().find(Snapshots.HEAD).orElseThrow(), "and HEAD");
+
+        live.tree().createFile(live.tree().root(), "meanwhile".getBytes(UTF_8), 0644, 0, 0);
+        LiveTree.CommitResult r = live.commitKept(kept, "a", "merge it");
+        assertTrue(r.snapshot() != null && r.conflicts().isEmpty());
+        assertTrue(live.tree().find("/out").isPresent());
+        assertTrue(live.tree().find("/meanwhile").isPresent());
+        assertEquals(r.snapshot(), store.refs().find(Snapshots.HEAD).orElseThrow());
+        LiveTree.CommitResult again = live.commitKept(kept, "a", "twice");
+        assertTrue(again.conflicts().isEmpty() && again.applied().isEmpty(), "committing it again changes nothing");
+    }
+
+    @Test
+    void commitKept_whenTheLiveTreeChangedTheSamePath_conflictsAndChangesNothing() throws Exception {
+        LiveTree live = open(Optional.empty());
+        live.tree().createFile(live.tree().root(), "f".getBytes(UTF_8), 0644, 0, 0);
+        ObjectId head = live.snapshot("a", "base");
+        Transaction t = live.begin("t1", head, 0, 1, "make", "");
+        t.tree().write((MutableNode.File) t.tree().get("/f"), 0, "run".getBytes(UTF_8), 0, 3);
+        ObjectId kept = live.keep(t, "runs/r1", "a", "kept");
+        live.tree().write((MutableNode.File) live.tree().get("/f"), 0, "live".getBytes(UTF_8), 0, 4);
+        ObjectId liveRoot = live.sync();
+        LiveTree.CommitResult r = live.commitKept(kept, "a", "merge it");
+        assertEquals(List.of("/f"), r.conflicts());
+        assertEquals(liveRoot, live.sync());
+        assertEquals(4, live.tree().get("/f").size());
+    }
 }
