@@ -1357,10 +1357,22 @@ public final class LiveFs implements FsOps {
     }
 
     /**
+     * {@code txfs abort --mount} of an isolated mount: its tree becomes {@code root} (its base) under
+     * the lock, and the kernel drops the names that changed, as after {@link #rollback}.
+     */
+    public LiveTree.CommitResult resetTo(ObjectId root) throws IOException {
+        synchronized (lock) {
+            LiveTree.CommitResult r = live.resetTo(root);
+            liveChanged(r);
+            return r;
+        }
+    }
+
+    /**
      * Merges a run kept by {@code txfs run --keep} into the live tree ({@link LiveTree#commitKept}),
      * and the kernel drops what it cached of the names that changed, as after {@link #rollback}.
      */
-    LiveTree.CommitResult commitKept(ObjectId kept, String author, String message) throws IOException {
+    public LiveTree.CommitResult commitKept(ObjectId kept, String author, String message) throws IOException {
         synchronized (lock) {
             LiveTree.CommitResult r = live.commitKept(kept, author, message);
             liveChanged(r);

@@ -80,7 +80,7 @@ import java.util.logging.Logger;
 public final class TxnControl {
     private static final Logger LOG = Logger.getLogger(TxnControl.class.getName());
     static final int MAX_REQUEST = 64 * 1024;
-    static final int EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3, EXIT_CONFLICT = 6, EXIT_DENIED = 7;
+    public static final int EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOT_FOUND = 3, EXIT_CONFLICT = 6, EXIT_DENIED = 7;
     /** The ref namespace of runs kept by {@code txfs run --keep}. */
     public static final String RUNS = "runs/";
 
@@ -118,10 +118,11 @@ public final class TxnControl {
         }
     }
 
-    private static final class Failure extends Exception {
+    /** A request that failed with a txfs exit code; its message is the reply's. */
+    public static final class Failure extends Exception {
         final int exit;
 
-        Failure(int exit, String message) {
+        public Failure(int exit, String message) {
             super(message, null, false, false);
             this.exit = exit;
         }
@@ -274,7 +275,42 @@ public final class TxnControl {
         }
     }
 
+    /**
+     * What an isolated mount ({@code txfs mount --isolated}) does for {@code txfs commit|abort|status
+     * --mount DIR}: the whole mount is one transaction, owned by whoever mounted it.
+     */
+    public interface Isolated {
+        /** Commits the mount's changes; the reply payload as for a transaction's commit. */
+        String commit(long uid, String message) throws Failure, IOException;
+
+        /** Drops the mount's changes since its base (or last commit); the reply payload. */
+        String abort(long uid) throws Failure, IOException;
+
+        /** The mount's base and changes, as text or JSON. */
+        String status(long uid, boolean json) throws Failure, IOException;
+    }
+
+    private volatile Isolated isolated;
+
+    /** Makes this control file answer for an isolated mount (see {@link Isolated}). */
+    public void serveIsolated(Isolated handler) {
+        this.isolated = handler;
+    }
+
     private String run(Request r, Caller c) throws Failure, IOException {
+        Isolated iso = isolated;
+        if (iso != null) {
+            return switch (r.verb()) {
+                case "commit" -> iso.commit(c.uid(), r.text());
+                case "abort" -> iso.abort(c.uid());
+                case "status" -> iso.status(c.uid(), r.json());
+                default ->
+                    throw new Failure(
+                            EXIT_FAILED,
+                            "this is an isolated mount, itself one transaction: use txfs commit|abort|status --mount"
+                                    + " on it, not " + r.verb());
+            };
+        }
         if (membership == null) {
             throw new Failure(EXIT_FAILED, "this mount does not take transactions");
         }
@@ -467,7 +503,8 @@ public final class TxnControl {
     /** How many changes a run's summary lists by name. */
     private static final int LISTED = 20;
 
-    private static String changeLine(Change ch) {
+    /** One line of a change list: kind, aligned, then the path. */
+    public static String changeLine(Change ch) {
         return switch (ch.kind()) {
                     case ADDED -> "  added:    ";
                     case MODIFIED -> "  modified: ";
@@ -806,7 +843,7 @@ public final class TxnControl {
     }
 
     /** The user's name from /etc/passwd, else "uid N". */
-    static String userName(long uid) {
+    public static String userName(long uid) {
         try {
             for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
                 String[] f = line.split(":");

@@ -75,27 +75,7 @@ final class Daemon {
                 served.set(fs);
                 FuseMount mount = FuseMount.mount(
                         new MountOps(fs), mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
-                var session = mount.session();
-                fs.setNotifier(new LiveFs.Notifier() {
-                    @Override
-                    public void invalidateEntry(long parent, byte[] name) {
-                        session.invalidateEntry(parent, name);
-                    }
-
-                    @Override
-                    public void invalidateInode(long ino, long off, long len) {
-                        session.invalidateInode(ino, off, len);
-                    }
-
-                    @Override
-                    public void await() {
-                        try {
-                            session.awaitNotifications(1000);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    }
-                });
+                fs.setNotifier(notifierOf(mount.session()));
                 LOG.info("mounted " + storeDir + " at " + mountpoint + " (pid "
                         + ProcessHandle.current().pid() + ")");
                 ScheduledExecutorService syncer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -124,6 +104,84 @@ final class Daemon {
                 }
                 LOG.info("unmounted " + mountpoint);
             }
+        }
+    }
+
+    /** Kernel notifications of a FUSE session, for a LiveFs. */
+    private static LiveFs.Notifier notifierOf(dev.txfs.fs.fuse.FuseSession session) {
+        return new LiveFs.Notifier() {
+            @Override
+            public void invalidateEntry(long parent, byte[] name) {
+                session.invalidateEntry(parent, name);
+            }
+
+            @Override
+            public void invalidateInode(long ino, long off, long len) {
+                session.invalidateInode(ino, off, len);
+            }
+
+            @Override
+            public void await() {
+                try {
+                    session.awaitNotifications(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+    }
+
+    /**
+     * Runs an isolated mount in the foreground (see {@link IsolatedMount}); returns when it is
+     * gone. It takes no mount lock: the store's live tree may be served meanwhile.
+     */
+    static void runIsolated(Path storeDir, Path mountpoint, ObjectId base, boolean rootfs, List<String> extra)
+            throws IOException, InterruptedException {
+        try (LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
+            LiveTree tree = LiveTree.isolated(store, base, Daemon::nowNs);
+            IsolatedMount iso = new IsolatedMount(store, storeDir, mountpoint, tree, base, StoreLocator.effectiveUid());
+            FileStore device = Files.getFileStore(storeDir);
+            try (ControlSocket control = ControlSocket.listen(
+                    ControlSocket.pathFor(storeDir, mountpoint), req -> handleIsolated(req, mountpoint))) {
+                LiveFs fs = new LiveFs(tree, Daemon::nowNs, () -> statfs(store, device), () -> {}, null, false);
+                iso.serve(fs);
+                FuseMount mount = FuseMount.mount(
+                        new MountOps(fs), mountpoint, Mounts.ISOLATED_PREFIX + storeDir, rootfs, 2, extra);
+                fs.setNotifier(notifierOf(mount.session()));
+                LOG.info("mounted an isolated view of " + base.toHex() + " from " + storeDir + " at " + mountpoint
+                        + " (pid " + ProcessHandle.current().pid() + ")");
+                Thread hook = new Thread(() -> {
+                    try {
+                        FuseMount.unmount(mountpoint, true);
+                    } catch (IOException e) {
+                        // already gone
+                    }
+                });
+                Runtime.getRuntime().addShutdownHook(hook);
+                mount.awaitEnd();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // shutting down already
+                }
+                LOG.info("unmounted " + mountpoint + "; its uncommitted changes are dropped");
+            }
+        }
+    }
+
+    /** Control requests of an isolated mount: {@code unmount}, {@code status}. */
+    private static String handleIsolated(String request, Path mountpoint) {
+        try {
+            if (request.equals("unmount")) {
+                FuseMount.unmount(mountpoint, false);
+                return "ok " + ProcessHandle.current().pid();
+            }
+            if (request.equals("status")) {
+                return "ok pid=" + ProcessHandle.current().pid() + " isolated";
+            }
+            return "err an isolated mount does not take this request: " + request.split(" ", 2)[0];
+        } catch (IOException | RuntimeException e) {
+            return "err " + e.getMessage();
         }
     }
 
@@ -156,7 +214,8 @@ final class Daemon {
     /**
      * Control requests: {@code sync}, {@code snapshot AUTHOR<TAB>MESSAGE}, {@code unmount}, {@code
      * status}, {@code gc KEEP_LAST KEEP_WITHIN_SECONDS WAIT_MS} ({@code -} for no limit; see {@link
-     * GcCommand}), {@code rollback SNAPSHOT_ID<TAB>AUTHOR<TAB>MESSAGE}.
+     * GcCommand}), {@code rollback SNAPSHOT_ID<TAB>AUTHOR<TAB>MESSAGE}, {@code commit-kept
+     * SNAPSHOT_ID<TAB>AUTHOR<TAB>MESSAGE} (an isolated mount's commit, see {@link IsolatedMount}).
      */
     private static String handle(
             String request,
@@ -177,6 +236,27 @@ final class Daemon {
                 LiveTree.CommitResult r =
                         fs.rollback(ObjectId.parse(parts[0]), parts[1], parts[2].replace("\\n", "\n"));
                 return "ok " + r.snapshot().toHex() + " " + r.applied().size();
+            }
+            if (request.startsWith("commit-kept ")) {
+                String[] parts = request.substring(12).split("\t", 3);
+                LiveFs fs = served.get();
+                if (parts.length != 3 || !ObjectId.isHex(parts[0]) || parts[0].length() != 64) {
+                    return "err malformed commit-kept request";
+                }
+                if (fs == null) {
+                    return "err the mount is not serving yet";
+                }
+                long start = System.nanoTime();
+                LiveTree.CommitResult r =
+                        fs.commitKept(ObjectId.parse(parts[0]), parts[1], parts[2].replace("\\n", "\n"));
+                if (r.conflicted()) {
+                    return "err:" + ExitCode.CONFLICT.code + " "
+                            + IsolatedMount.conflict(r.conflicts()).getMessage().replace("\n", "\t");
+                }
+                ObjectId snap = r.snapshot() != null
+                        ? r.snapshot()
+                        : live.store().refs().find(LiveTree.REF).orElseThrow();
+                return "ok " + snap.toHex() + " " + r.applied().size() + " " + (System.nanoTime() - start) / 1000;
             }
             if (request.startsWith("gc ")) {
                 try {

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code txfs mount}: serve the store's live tree at a directory. */
+/** {@code txfs mount}: serve the store's live tree, or an isolated view of a snapshot, at a directory. */
 @Command(
         name = "mount",
         description = {
@@ -50,6 +50,16 @@ final class MountCommand extends BaseCommand {
                     + " may create cgroups, else parent-walk), cgroup, parent-walk.")
     String membership = "auto";
 
+    @Option(
+            names = "--isolated",
+            description = "Mount a private, writable view of a snapshot (--base, default: the live state) instead of"
+                    + " the live tree: its own daemon, full kernel caching; txfs commit --mount MOUNTPOINT merges its"
+                    + " changes into the live tree, txfs abort --mount MOUNTPOINT drops them, and so does unmounting.")
+    boolean isolated;
+
+    @Option(names = "--base", paramLabel = "SNAPSHOT", description = "With --isolated: the snapshot to view.")
+    String base;
+
     @Override
     public Integer call() throws Exception {
         Path mp = mountpoint.toAbsolutePath().normalize();
@@ -64,6 +74,16 @@ final class MountCommand extends BaseCommand {
         }
         if (!List.of("auto", "cgroup", "parent-walk").contains(membership)) {
             throw new ToolException(ExitCode.USAGE, "unknown --membership mode: " + membership);
+        }
+        if (base != null && !isolated) {
+            throw new ToolException(
+                    ExitCode.USAGE, "--base goes with --isolated (the live tree starts with --snapshot)");
+        }
+        if (isolated && (snapshot != null || requireTxn || !membership.equals("auto"))) {
+            throw new ToolException(
+                    ExitCode.USAGE,
+                    "an isolated mount is one transaction: --snapshot, --require-txn and --membership"
+                            + " do not go with --isolated (its snapshot is --base)");
         }
         boolean rootfs = false;
         List<String> extra = new ArrayList<>();
@@ -80,6 +100,23 @@ final class MountCommand extends BaseCommand {
             if (snapshot != null) {
                 start = Optional.of(resolve(store, snapshot));
             }
+            if (isolated) {
+                start = Optional.of(
+                        base != null
+                                ? resolve(store, base)
+                                : store.refs()
+                                        .find(dev.txfs.txn.LiveTree.REF)
+                                        .or(() -> store.refs().find(dev.txfs.snapshot.Snapshots.HEAD))
+                                        .orElseThrow(() -> new ToolException(
+                                                ExitCode.NOT_FOUND, "the store has no snapshot yet: nothing to view")));
+            }
+        }
+        if (isolated) {
+            if (foreground) {
+                Daemon.runIsolated(storeDir, mp, start.orElseThrow(), rootfs, extra);
+                return 0;
+            }
+            return spawn(storeDir, mp, start, rootfs);
         }
         Optional<String> holder = MountLock.holder(storeDir);
         if (holder.isPresent()) {
@@ -119,14 +156,19 @@ final class MountCommand extends BaseCommand {
                 "mount",
                 "--foreground"));
         cmd.add(mp.toString()); // first after --foreground: tools find a mount's daemon by "mount --foreground MP"
-        start.ifPresent(id -> cmd.addAll(List.of("--snapshot", id.toHex())));
+        start.ifPresent(id -> cmd.addAll(List.of(isolated ? "--base" : "--snapshot", id.toHex())));
+        if (isolated) {
+            cmd.add("--isolated");
+        }
         if (rootfs) {
             cmd.addAll(List.of("-o", "rootfs"));
         }
         if (requireTxn) {
             cmd.add("--require-txn");
         }
-        cmd.addAll(List.of("--membership", membership));
+        if (!isolated) {
+            cmd.addAll(List.of("--membership", membership));
+        }
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -135,7 +177,10 @@ final class MountCommand extends BaseCommand {
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (System.nanoTime() < deadline) {
             if (Mounts.at(mp).isPresent()) {
-                out().println("mounted " + storeDir + " at " + mp + " (daemon pid " + p.pid() + ", log " + log + ")");
+                out().println("mounted "
+                        + (isolated
+                                ? "an isolated view of " + start.orElseThrow().shortHex() + " from "
+                                : "") + storeDir + " at " + mp + " (daemon pid " + p.pid() + ", log " + log + ")");
                 return 0;
             }
             if (!p.isAlive()) {

@@ -9,14 +9,17 @@ import java.util.Optional;
 
 /**
  * txfs mounts as the kernel lists them in {@code /proc/self/mountinfo}. A txfs mount's source is
- * {@code txfs:<store directory>}, which is how commands run inside a mount find its store.
+ * {@code txfs:<store directory>} ({@code txfs-isolated:} for an isolated mount), which is how
+ * commands run inside a mount find its store.
  */
 final class Mounts {
     static final String FSTYPE = "fuse.txfs";
     static final String SOURCE_PREFIX = "txfs:";
+    /** The source of an isolated mount: {@code txfs-isolated:<store directory>}. */
+    static final String ISOLATED_PREFIX = "txfs-isolated:";
 
-    /** One mounted txfs. */
-    record TxfsMount(Path mountpoint, Path store) {}
+    /** One mounted txfs: the store's live tree, or an isolated view of one of its snapshots. */
+    record TxfsMount(Path mountpoint, Path store, boolean isolated) {}
 
     private Mounts() {}
 
@@ -36,14 +39,18 @@ final class Mounts {
             }
             String[] left = line.substring(0, dash).split(" ");
             String[] right = line.substring(dash + 3).split(" ");
-            if (left.length < 5
-                    || right.length < 2
-                    || !right[0].equals(FSTYPE)
-                    || !unescape(right[1]).startsWith(SOURCE_PREFIX)) {
+            if (left.length < 5 || right.length < 2 || !right[0].equals(FSTYPE)) {
+                continue;
+            }
+            String source = unescape(right[1]);
+            boolean isolated = source.startsWith(ISOLATED_PREFIX);
+            if (!isolated && !source.startsWith(SOURCE_PREFIX)) {
                 continue;
             }
             out.add(new TxfsMount(
-                    Path.of(unescape(left[4])), Path.of(unescape(right[1]).substring(SOURCE_PREFIX.length()))));
+                    Path.of(unescape(left[4])),
+                    Path.of(source.substring((isolated ? ISOLATED_PREFIX : SOURCE_PREFIX).length())),
+                    isolated));
         }
         return out;
     }
@@ -75,10 +82,13 @@ final class Mounts {
         return Optional.ofNullable(best);
     }
 
-    /** The txfs mounts serving the store {@code dir} (the same directory, however it is spelled). */
+    /** The txfs mounts serving the live tree of store {@code dir} (the same directory, however it is spelled). */
     static List<TxfsMount> ofStore(Path dir) {
         List<TxfsMount> out = new ArrayList<>();
         for (TxfsMount m : list()) {
+            if (m.isolated()) {
+                continue;
+            }
             try {
                 if (Files.isSameFile(m.store(), dir)) {
                     out.add(m);

@@ -38,6 +38,9 @@ public final class LiveTree {
     public static final String REF = "live";
 
     private final ObjectStore store;
+    /** The ref {@link #sync} moves: {@value #REF}, or null for an isolated tree, which persists nothing. */
+    private final String ref;
+
     private final MutableTree tree;
     private final LongSupplier clock;
     private final Object lock = new Object();
@@ -46,8 +49,9 @@ public final class LiveTree {
     /** Open transactions, guarded by {@link #lock}. */
     private final java.util.Set<Transaction> open = new java.util.LinkedHashSet<>();
 
-    private LiveTree(ObjectStore store, ObjectId root, LongSupplier clock) {
+    private LiveTree(ObjectStore store, ObjectId root, LongSupplier clock, String ref) {
         this.store = store;
+        this.ref = ref;
         this.clock = clock;
         this.tree = new MutableTree(store, root, clock, counter);
         this.lastRoot = root;
@@ -68,7 +72,21 @@ public final class LiveTree {
                 snapshot.or(() -> store.refs().find(REF)).or(() -> store.refs().find(Snapshots.HEAD));
         ObjectId root = start.map(id -> Snapshots.load(store, id).root())
                 .orElseGet(() -> MutableTree.writeEmpty(store, 0755, uid, gid, clock.getAsLong()));
-        return new LiveTree(store, root, clock);
+        return new LiveTree(store, root, clock, REF);
+    }
+
+    /**
+     * A tree over {@code snapshot}'s that no ref records ({@code txfs mount --isolated}): {@link
+     * #sync} writes its objects but moves nothing, so it ends with its process unless committed
+     * (see {@link #commitKept}, {@link #resetTo}).
+     */
+    public static LiveTree isolated(ObjectStore store, ObjectId snapshot, LongSupplier clock) {
+        return new LiveTree(store, Snapshots.load(store, snapshot).root(), clock, null);
+    }
+
+    /** Whether this tree is isolated (see {@link #isolated}). */
+    public boolean isIsolated() {
+        return ref == null;
     }
 
     public MutableTree tree() {
@@ -87,6 +105,10 @@ public final class LiveTree {
     public ObjectId sync() throws FileSystemException {
         synchronized (lock) {
             ObjectId root = tree.flush();
+            if (ref == null) {
+                lastRoot = root;
+                return root;
+            }
             if (!root.equals(lastRoot) || store.refs().find(REF).isEmpty()) {
                 try (var w = store.newWriter()) {
                     ObjectId snap =
@@ -328,6 +350,25 @@ public final class LiveTree {
                 return new CommitResult(snap, List.of(), List.of(), r.reloadSeq(), r.elapsedNs());
             }
             return r;
+        }
+    }
+
+    /**
+     * Makes an isolated tree ({@link #isolated}) the tree {@code root}, in one step: {@code txfs
+     * abort --mount} of an isolated mount returns it to its base. {@link CommitResult#applied} says
+     * which paths changed, for the caller's caches; nothing is recorded.
+     */
+    public CommitResult resetTo(ObjectId root) throws FileSystemException {
+        synchronized (lock) {
+            if (ref != null) {
+                throw new IllegalStateException("only an isolated tree is reset; the live tree rolls back");
+            }
+            long start = System.nanoTime();
+            List<Change> changes = dev.txfs.journal.Diff.between(store, tree.flush(), root);
+            long seq = tree.nextSeq();
+            tree.reload(root, changes.stream().map(Change::segments).toList());
+            lastRoot = root;
+            return new CommitResult(null, List.of(), changes, seq, System.nanoTime() - start);
         }
     }
 
