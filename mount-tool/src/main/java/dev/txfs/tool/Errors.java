@@ -73,6 +73,9 @@ final class Errors implements CommandLine.IExecutionExceptionHandler, CommandLin
                 || t instanceof MalformedObjectException) {
             return ExitCode.STORE;
         }
+        if (t instanceof dev.txfs.snapshot.Ed25519.KeyFileException) {
+            return ExitCode.USAGE; // a file given as a key that is not one is bad input
+        }
         if (t instanceof TxfsException) {
             return ExitCode.FAILED;
         }
