@@ -13,6 +13,8 @@ command -v setfacl >/dev/null 2>&1 || need+=(acl)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v diff >/dev/null 2>&1 || need+=(diffutils)
+command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
+command -v tar >/dev/null 2>&1 || need+=(tar)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
