@@ -29,9 +29,12 @@ import org.junit.jupiter.api.Test;
  * logged no warning; {@link LiveMountBase} then unmounts and runs {@code txfs verify}. Prints ops/s
  * per stressor (and the tmpfs ratio), tar loops/s, git commits/s and transaction rounds/s.
  *
- * <p>Long run (docs/RELIABILITY.md): {@code -Dtxfs.stress.seconds=600} (default 30); also {@code
- * txfs.stress.soloSeconds} (default 4), {@code txfs.stress.tarLoops} (parallel tar loops, default
- * 3), {@code txfs.stress.txnShells} (default 2), {@code txfs.stress.tarFiles} (default 1500).
+ * <p>Long run (docs/RELIABILITY.md): {@code -Dtxfs.stress.seconds=600} (default 30). Also:
+ * {@code txfs.stress.soloSeconds} (default 4) and {@code txfs.stress.soloEach} (run the stressors
+ * alone one at a time rather than all at once); {@code txfs.stress.tarLoops} (default 3), {@code
+ * txfs.stress.tarFiles} (default 1500), {@code txfs.stress.txnShells} (default 2), {@code
+ * txfs.stress.seed} (the shells' commit/abort choices); {@code txfs.stress.graceSeconds} (how long
+ * past its end a phase may run before it counts as hung, default 120).
  */
 class StressTest extends TransactionItBase {
     private static final List<String> STRESSORS = List.of("dir", "rename", "link", "xattr", "hdd", "fallocate", "mmap");
@@ -129,6 +132,7 @@ class StressTest extends TransactionItBase {
         int txnShells = Integer.getInteger("txfs.stress.txnShells", 2);
         int tarFiles = Integer.getInteger("txfs.stress.tarFiles", 1500);
         boolean soloEach = Boolean.getBoolean("txfs.stress.soloEach");
+        int graceSeconds = Integer.getInteger("txfs.stress.graceSeconds", 120);
         long seed = Long.getLong("txfs.stress.seed", System.nanoTime() % 1_000_000);
         Path tmpfs = tmpfs();
         Path out = tempDir("txfs-stress-out");
@@ -161,7 +165,7 @@ class StressTest extends TransactionItBase {
             for (int i = 0; i < txnShells; i++) {
                 workers.add(start(out, "txn" + i, "I=" + i + " SEED=" + (seed + i) + " END=" + end + "\n" + TXN_LOOP));
             }
-            awaitAll(workers, seconds + 120);
+            awaitAll(workers, seconds + graceSeconds);
 
             List<String> wrong = new ArrayList<>();
             for (Worker w : workers) {
@@ -183,6 +187,7 @@ class StressTest extends TransactionItBase {
                 wrong.addAll(checkTxnShell(i, out.resolve("txn" + i)));
             }
             wrong.addAll(daemonProblems());
+            wrong.addAll(exceptionsLogged());
 
             System.out.printf(
                     "[stress] seed %d; stress-ng alone (%s) %d s per filesystem, then everything for %d s%n",
@@ -255,7 +260,7 @@ class StressTest extends TransactionItBase {
                 out,
                 "stress-ng-" + name,
                 "exec stress-ng " + stressNgArgs(stressors, dir.toString(), seconds, "$W/yaml"));
-        awaitAll(List.of(w), seconds + 90);
+        awaitAll(List.of(w), seconds + Integer.getInteger("txfs.stress.graceSeconds", 120));
         List<String> wrong = new ArrayList<>(stressNgFailures(name, w.dir()));
         if (w.process().exitValue() != 0) {
             wrong.add(
@@ -409,6 +414,21 @@ class StressTest extends TransactionItBase {
         }
         return List.of("txn" + i + "'s directory differs from its committed rounds: "
                 + diff.subList(0, Math.min(10, diff.size())));
+    }
+
+    /** Lines of the daemon logs that name an exception, whatever their level. */
+    private static List<String> exceptionsLogged() throws IOException {
+        List<String> found = new ArrayList<>();
+        try (var logs = Files.list(store.resolve("logs"))) {
+            for (Path log : logs.toList()) {
+                for (String line : Files.readAllLines(log)) {
+                    if (line.contains("Exception") || line.contains("Error:")) {
+                        found.add(log.getFileName() + ": " + line);
+                    }
+                }
+            }
+        }
+        return found;
     }
 
     private static String tail(Path file) throws IOException {
