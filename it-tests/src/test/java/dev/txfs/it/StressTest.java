@@ -126,13 +126,13 @@ class StressTest extends TransactionItBase {
         for (String tool : List.of("stress-ng", "git", "tar")) {
             assumeTrue(has(tool), tool + " is not installed (scripts/ensure-deps.sh installs it)");
         }
-        int seconds = Integer.getInteger("txfs.stress.seconds", 30);
-        int soloSeconds = Integer.getInteger("txfs.stress.soloSeconds", 4);
-        int tarLoops = Integer.getInteger("txfs.stress.tarLoops", 3);
-        int txnShells = Integer.getInteger("txfs.stress.txnShells", 2);
-        int tarFiles = Integer.getInteger("txfs.stress.tarFiles", 1500);
+        int seconds = property("seconds", 30, 1);
+        int soloSeconds = property("soloSeconds", 4, 1);
+        int tarLoops = property("tarLoops", 3, 0);
+        int txnShells = property("txnShells", 2, 0);
+        int tarFiles = property("tarFiles", 1500, 1);
         boolean soloEach = Boolean.getBoolean("txfs.stress.soloEach");
-        int graceSeconds = Integer.getInteger("txfs.stress.graceSeconds", 120);
+        int graceSeconds = property("graceSeconds", 120, 1);
         long seed = Long.getLong("txfs.stress.seed", System.nanoTime() % 1_000_000);
         Path tmpfs = tmpfs();
         Path out = tempDir("txfs-stress-out");
@@ -216,6 +216,21 @@ class StressTest extends TransactionItBase {
             removeTree(ref);
             removeTree(out);
         }
+    }
+
+    /** The integer system property {@code txfs.stress.NAME}, at least {@code min}. */
+    private static int property(String name, int byDefault, int min) {
+        String key = "txfs.stress." + name;
+        String v = System.getProperty(key);
+        try {
+            int n = v == null ? byDefault : Integer.parseInt(v.strip());
+            if (n >= min) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + key + "=" + v + ": want an integer of at least " + min);
     }
 
     /** A tmpfs directory to hold the reference run (/dev/shm), or null if there is none. */
