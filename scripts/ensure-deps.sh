@@ -17,6 +17,8 @@ command -v diff >/dev/null 2>&1 || need+=(diffutils)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)
 [ -e /usr/include/stdio.h ] || need+=(libc6-dev)
+command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
+command -v tar >/dev/null 2>&1 || need+=(tar)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

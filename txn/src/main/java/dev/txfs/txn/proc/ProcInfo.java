@@ -154,7 +154,8 @@ public final class ProcInfo {
     }
 
     /**
-     * The command line, arguments separated by spaces, cut to {@value #CMDLINE_MAX} characters;
+     * The command line on one line (arguments separated by spaces, control characters such as
+     * newlines made spaces), cut to {@value #CMDLINE_MAX} characters;
      * {@code ""} if the process is gone (or is a kernel thread or a zombie, which have none).
      */
     public static String cmdline(long pid) {
@@ -170,8 +171,8 @@ public final class ProcInfo {
             len--;
         }
         for (int i = 0; i < len; i++) {
-            if (b[i] == 0) {
-                b[i] = ' ';
+            if ((b[i] >= 0 && b[i] < ' ') || b[i] == 0x7f) {
+                b[i] = ' '; // NULs between arguments, and newlines or tabs inside one: one line
             }
         }
         String s = new String(b, 0, len, UTF_8);

@@ -98,6 +98,19 @@ class ProcInfoTest {
         Procs.awaitTrue(() -> ProcInfo.cmdline(p.pid()).equals("sleep 30"), "cmdline of sleep");
     }
 
+    /**
+     * Regression (found by the stress test): a root whose arguments hold newlines (a {@code bash -c}
+     * script) made {@code txfs txn list} print its COMMAND over many lines, breaking the table.
+     */
+    @Test
+    void cmdline_whenAnArgumentHoldsNewlinesAndTabs_isOneLine() {
+        Process p = procs.start("bash", "-c", "sleep 30\n\ttrue");
+
+        String c =
+                Procs.await(() -> Optional.of(ProcInfo.cmdline(p.pid())).filter(s -> s.startsWith("bash")), "cmdline");
+        assertEquals("bash -c sleep 30  true", c);
+    }
+
     @Test
     void cmdline_whenLong_isCutTo200Characters() {
         String longArg = "x".repeat(500);
