@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
 
 /**
  * The client side of the transaction control file {@code <mount>/.txfs/ctl}: one request written,
@@ -26,20 +25,17 @@ final class TxnClient {
                     .map(Mounts.TxfsMount::mountpoint)
                     .orElseThrow(() -> new ToolException(ExitCode.NOT_FOUND, "no txfs is mounted at " + mp));
         }
+        // No fallback to "the only mount there is": a transaction command run anywhere would then
+        // act on whichever mount happened to be alone, which on a shared machine is someone else's.
         Path cwd = Path.of("").toAbsolutePath();
-        var here = Mounts.containing(cwd);
-        if (here.isPresent()) {
-            return here.get().mountpoint();
-        }
-        List<Mounts.TxfsMount> all = Mounts.list();
-        if (all.size() == 1) {
-            return all.get(0).mountpoint();
-        }
-        throw new ToolException(
-                ExitCode.NOT_FOUND,
-                all.isEmpty()
-                        ? "no txfs is mounted"
-                        : "the working directory is not in a txfs and several are mounted: say which with --mount");
+        return Mounts.containing(cwd)
+                .map(Mounts.TxfsMount::mountpoint)
+                .orElseThrow(() -> new ToolException(
+                        ExitCode.NOT_FOUND,
+                        Mounts.list().isEmpty()
+                                ? "no txfs is mounted"
+                                : "the working directory is not in a txfs mount: cd into one, or say which with"
+                                        + " --mount DIR"));
     }
 
     static String encode(String text) {
