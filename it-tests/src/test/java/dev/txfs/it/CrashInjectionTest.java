@@ -38,13 +38,13 @@ import org.junit.jupiter.api.Test;
  * version), and any other live file is absent or a prefix of what was written; every snapshot
  * returned in an earlier trial is still in the history.
  *
- * <p>{@code -Dtxfs.crash.trials=N} (default 10; 200 is the long run of docs/RELIABILITY.md) and
+ * <p>{@code -Dtxfs.crash.trials=N} (default 8; 200 is the long run of docs/RELIABILITY.md) and
  * {@code -Dtxfs.crash.seed=S}: trial i runs with seed S + i, printed; {@code -Dtxfs.crash.seed=S
  * -Dtxfs.crash.trials=1} replays one (the timing of the processes is not replayed, the choices and
  * the moment of the kill are).
  */
 class CrashInjectionTest extends TransactionItBase {
-    private static final int TRIALS = Integer.getInteger("txfs.crash.trials", 10);
+    private static final int TRIALS = Integer.getInteger("txfs.crash.trials", 8);
     private static final int TXN_AGENTS = 2;
     /** The kill comes this many ms after the workload starts, plus up to {@link #KILL_SPREAD_MS}. */
     private static final int KILL_MIN_MS = 200;
