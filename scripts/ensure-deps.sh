@@ -13,6 +13,7 @@ command -v setfacl >/dev/null 2>&1 || need+=(acl)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v diff >/dev/null 2>&1 || need+=(diffutils)
+command -v strace >/dev/null 2>&1 || need+=(strace)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -2,6 +2,7 @@ package dev.txfs.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,13 +39,23 @@ import org.junit.jupiter.api.Test;
  * version), and any other live file is absent or a prefix of what was written; every snapshot
  * returned in an earlier trial is still in the history.
  *
- * <p>{@code -Dtxfs.crash.trials=N} (default 8; 200 is the long run of docs/RELIABILITY.md) and
- * {@code -Dtxfs.crash.seed=S}: trial i runs with seed S + i, printed; {@code -Dtxfs.crash.seed=S
+ * <p>{@code -Dtxfs.crash.trials=N} (default 6; 200 is the long run of docs/RELIABILITY.md),
+ * {@code -Dtxfs.crash.syscallTrials=N} (kills by strace at LMDB's writes, default 2) and {@code
+ * -Dtxfs.crash.seed=S}: trial i runs with seed S + i, printed; {@code -Dtxfs.crash.seed=S
  * -Dtxfs.crash.trials=1} replays one (the timing of the processes is not replayed, the choices and
  * the moment of the kill are).
  */
 class CrashInjectionTest extends TransactionItBase {
-    private static final int TRIALS = Integer.getInteger("txfs.crash.trials", 8);
+    private static final int TRIALS = Integer.getInteger("txfs.crash.trials", 6);
+    private static final int SYSCALL_TRIALS = Integer.getInteger("txfs.crash.syscallTrials", 2);
+    /** The daemon syscalls a kill by strace aims at, and the range of the call's number it waits for. */
+    private static final List<String> SYSCALLS = List.of("pwrite64", "pwrite64", "writev", "fdatasync");
+
+    private static final int SYSCALL_MIN_COUNT = 5;
+
+    private static final int SYSCALL_MAX_COUNT = 80;
+    /** How long the workload runs before a kill by strace that has not come is replaced by kill -9. */
+    private static final int SYSCALL_WAIT_SECONDS = 10;
     private static final int TXN_AGENTS = 2;
     /** The kill comes this many ms after the workload starts, plus up to {@link #KILL_SPREAD_MS}. */
     private static final int KILL_MIN_MS = 200;
@@ -54,41 +65,64 @@ class CrashInjectionTest extends TransactionItBase {
 
     @Test
     void killAtRandomMoments_losesNothingThatReturnedAndShowsNothingUncommitted() throws Exception {
+        runTrials("txfs.crash.trials", TRIALS, false);
+    }
+
+    /**
+     * The kill comes from strace, at the entry of the n-th {@code pwrite64}, {@code writev} or
+     * {@code fdatasync} of a daemon thread: LMDB writes data pages (pwrite64, writev), fdatasyncs
+     * them, then writes the meta page (a 120-byte pwrite64), so these kills fall between its data
+     * and its meta page writes, or before either.
+     */
+    @Test
+    void killAtLmdbWrites_losesNothingThatReturnedAndShowsNothingUncommitted() throws Exception {
+        assumeTrue(has("strace"), "needs strace (scripts/ensure-deps.sh installs it)");
+        runTrials("txfs.crash.syscallTrials", SYSCALL_TRIALS, true);
+    }
+
+    private void runTrials(String property, int trials, boolean atSyscall) throws Exception {
         long seed = Long.getLong("txfs.crash.seed", System.nanoTime() % 1_000_000);
         Path agent =
                 Path.of(CrashInjectionTest.class.getResource("crash_agent.py").toURI());
         dir("live");
         dir("tx");
         snapshotIn(mp, "crash: start"); // a HEAD for txfs log, and live/ and tx/ durable
-        System.out.println("[crash] " + TRIALS + " trials, seeds " + seed + ".." + (seed + TRIALS - 1));
+        System.out.println("[crash] " + trials + " trials, seeds " + seed + ".." + (seed + trials - 1)
+                + (atSyscall ? ", killed by strace at a write of LMDB" : ", killed after a random delay"));
         long started = System.nanoTime();
         Set<String> returned = new HashSet<>(); // short ids of every snapshot whose commit returned
         List<String> failures = new ArrayList<>();
         Map<String, Integer> totals = new TreeMap<>();
-        for (int i = 0; i < TRIALS; i++) {
+        for (int i = 0; i < trials; i++) {
             long trialSeed = seed + i;
             try {
-                Map<String, Integer> counts = trial(agent, trialSeed, returned);
+                Map<String, Integer> counts = trial(agent, trialSeed, returned, atSyscall);
                 counts.forEach((k, v) -> totals.merge(k, v, Integer::sum));
                 System.out.println("[crash] trial " + i + " seed " + trialSeed + " ok " + counts);
-            } catch (AssertionError e) {
-                failures.add("seed " + trialSeed + ": " + e.getMessage());
-                System.out.println("[crash] trial " + i + " seed " + trialSeed + " FAILED: " + e.getMessage());
-                if (!isMounted()) {
-                    mount();
-                }
+            } catch (AssertionError | Exception e) { // an exception too: the run goes on, the seed is kept
+                failures.add("seed " + trialSeed + ": " + e);
+                System.out.println("[crash] trial " + i + " seed " + trialSeed + " FAILED: " + e);
+                killDaemon(); // if the trial failed before it killed the daemon, or after the remount
+                mount();
             }
         }
         System.out.printf(
                 "[crash] %d trials, %d failed, %.1f s; totals %s%n",
-                TRIALS, failures.size(), (System.nanoTime() - started) / 1e9, totals);
-        assertEquals(List.of(), failures, "failed trials (replay: -Dtxfs.crash.seed=S -Dtxfs.crash.trials=1)");
+                trials, failures.size(), (System.nanoTime() - started) / 1e9, totals);
+        assertEquals(
+                List.of(),
+                failures,
+                "failed trials (replay: -Dtxfs.crash.seed=S -D" + property + "=1 and this test's name in -Dtest)");
+        // the workload did run: without these, the checks above would hold vacuously
+        assertTrue(trials < 5 || totals.getOrDefault("live fsync'ed", 0) > 0, "some file was fsync'ed: " + totals);
+        assertTrue(trials < 20 || totals.getOrDefault("commit returned", 0) > 0, "some commit returned: " + totals);
         String open = txfs("txn", "list", "--mount", mp.toString()).ok().out();
         assertEquals(1, open.lines().count(), "no transaction survived a crash:\n" + open);
     }
 
     /** One trial; returns what it saw, counted. */
-    private Map<String, Integer> trial(Path agent, long seed, Set<String> returned) throws Exception {
+    private Map<String, Integer> trial(Path agent, long seed, Set<String> returned, boolean atSyscall)
+            throws Exception {
         Random random = new Random(seed);
         String name = "s" + seed;
         Path ledgers = tempDir("txfs-crash");
@@ -100,11 +134,29 @@ class CrashInjectionTest extends TransactionItBase {
             for (int k = 0; k < TXN_AGENTS; k++) {
                 agents.add(startAgent(agent, ledgers, "txn", name + "a" + k, seed + "a" + k));
             }
-            long delay = KILL_MIN_MS + random.nextInt(KILL_SPREAD_MS);
-            awaitLedgers(ledgers, agents); // python's start is not part of the workload (seconds under load)
-            Thread.sleep(delay);
-            String why = "kill after " + delay + " ms";
-            killDaemon();
+            awaitLedgers(ledgers, agents, ""); // python's start is not part of the workload (seconds under load)
+            String why;
+            if (atSyscall) {
+                String call = SYSCALLS.get(random.nextInt(SYSCALLS.size()));
+                int when = SYSCALL_MIN_COUNT + random.nextInt(SYSCALL_MAX_COUNT - SYSCALL_MIN_COUNT + 1);
+                why = "kill at " + call + " #" + when + " of a daemon thread";
+                // from the first begin's return on, the syscalls counted are mostly commits and fsyncs
+                awaitLedgers(ledgers, agents, "begin\t");
+                Process strace = attachStrace(ledgers, call, when);
+                if (strace.waitFor(SYSCALL_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    counts.merge("killed by strace", 1, Integer::sum);
+                } else {
+                    why += " (not reached in " + SYSCALL_WAIT_SECONDS + " s: kill -9)";
+                    counts.merge("syscall not reached, kill -9", 1, Integer::sum);
+                }
+                killDaemon();
+                assertTrue(strace.waitFor(30, TimeUnit.SECONDS), why + ": strace ends with the daemon");
+            } else {
+                long delay = KILL_MIN_MS + random.nextInt(KILL_SPREAD_MS);
+                why = "kill after " + delay + " ms";
+                Thread.sleep(delay);
+                killDaemon();
+            }
             for (Process p : agents) {
                 if (!p.waitFor(60, TimeUnit.SECONDS)) {
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -166,19 +218,61 @@ class CrashInjectionTest extends TransactionItBase {
         return p;
     }
 
-    /** Waits until every agent has opened its ledger, i.e. is about to start its work. */
-    private static void awaitLedgers(Path ledgers, List<Process> agents) throws Exception {
+    /**
+     * strace attached to the daemon (all its threads), set to kill it with SIGKILL on entering the
+     * {@code when}-th {@code call} of one of its threads; returns once it is attached.
+     */
+    private Process attachStrace(Path ledgers, String call, int when) throws Exception {
+        List<Long> pids = daemonPids();
+        assertEquals(1, pids.size(), "one daemon serves the mount: " + pids);
+        Path err = ledgers.resolve("strace.err");
+        Process p = new ProcessBuilder(
+                        "strace",
+                        "-f",
+                        "-p",
+                        String.valueOf(pids.get(0)),
+                        "-e",
+                        "trace=" + call,
+                        "-e",
+                        "inject=" + call + ":signal=SIGKILL:when=" + when,
+                        "-o",
+                        ledgers.resolve("strace.log").toString())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(err.toFile())
+                .start();
+        shells.add(p);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(err).contains("attached")) {
+            if (!p.isAlive()) {
+                assumeTrue(false, "strace cannot attach to the daemon here: " + Files.readString(err));
+            }
+            assertTrue(System.nanoTime() < deadline, "strace attached within 30 s: " + Files.readString(err));
+            Thread.sleep(5);
+        }
+        return p;
+    }
+
+    /**
+     * Waits until every transaction agent's ledger (every agent's, for "") has a line starting
+     * with {@code prefix}, or an agent has ended (a kill by strace can come first; the ledgers and
+     * stderr are checked afterwards).
+     */
+    private static void awaitLedgers(Path ledgers, List<Process> agents, String prefix) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         try (Stream<Path> s = Files.list(ledgers)) {
-            for (Path d : s.toList()) {
-                while (!Files.exists(d.resolve("ledger"))) {
-                    for (Process p : agents) {
-                        if (!p.isAlive()) {
-                            throw new AssertionError(
-                                    "an agent exited " + p.exitValue() + ": " + Files.readString(d.resolve("err")));
-                        }
+            for (Path d : s.filter(Files::isDirectory).toList()) {
+                if (!prefix.isEmpty() && d.getFileName().toString().equals("live")) {
+                    continue;
+                }
+                Path ledger = d.resolve("ledger");
+                while (!Files.exists(ledger)
+                        || !prefix.isEmpty()
+                                && Files.readAllLines(ledger).stream().noneMatch(l -> l.startsWith(prefix))) {
+                    if (agents.stream().anyMatch(p -> !p.isAlive())) {
+                        return;
                     }
-                    assertTrue(System.nanoTime() < deadline, "agents started within 60 s");
+                    assertTrue(System.nanoTime() < deadline, "agents reached '" + prefix + "' within 60 s");
                     Thread.sleep(5);
                 }
             }
@@ -187,8 +281,8 @@ class CrashInjectionTest extends TransactionItBase {
 
     /** SIGKILL to the daemon, then the dead mount lazily unmounted so the next mount starts clean. */
     private static void killDaemon() {
-        List<Long> pids = daemonPids();
-        assertEquals(1, pids.size(), "one daemon serves the mount: " + pids);
+        List<Long> pids = daemonPids(); // none if strace killed it
+        assertTrue(pids.size() <= 1, "one daemon serves the mount: " + pids);
         pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
         pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(h -> h.onExit().join()));
         if (isMounted()) {

@@ -95,7 +95,8 @@ def live():
 
 def txfs(*args):
     p = subprocess.run([TXFS, *args], cwd=MOUNT, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    return p.returncode, p.stdout.strip()
+    # one line in the ledger: a client cut short by the kill may print more (or a message on stdout)
+    return p.returncode, p.stdout.strip().replace("\n", " | ")
 
 
 def txn():
