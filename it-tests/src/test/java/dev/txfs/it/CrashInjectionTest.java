@@ -39,14 +39,14 @@ import org.junit.jupiter.api.Test;
  * version), and any other live file is absent or a prefix of what was written; every snapshot
  * returned in an earlier trial is still in the history.
  *
- * <p>{@code -Dtxfs.crash.trials=N} (default 6; 200 is the long run of docs/RELIABILITY.md),
+ * <p>{@code -Dtxfs.crash.trials=N} (default 4; 200 is the long run of docs/RELIABILITY.md),
  * {@code -Dtxfs.crash.syscallTrials=N} (kills by strace at LMDB's writes, default 2) and {@code
  * -Dtxfs.crash.seed=S}: trial i runs with seed S + i, printed; {@code -Dtxfs.crash.seed=S
  * -Dtxfs.crash.trials=1} replays one (the timing of the processes is not replayed, the choices and
  * the moment of the kill are).
  */
 class CrashInjectionTest extends TransactionItBase {
-    private static final int TRIALS = Integer.getInteger("txfs.crash.trials", 6);
+    private static final int TRIALS = Integer.getInteger("txfs.crash.trials", 4);
     private static final int SYSCALL_TRIALS = Integer.getInteger("txfs.crash.syscallTrials", 2);
     /** The daemon syscalls a kill by strace aims at, and the range of the call's number it waits for. */
     private static final List<String> SYSCALLS = List.of("pwrite64", "pwrite64", "writev", "fdatasync");
