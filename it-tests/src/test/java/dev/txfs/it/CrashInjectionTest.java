@@ -56,6 +56,7 @@ class CrashInjectionTest extends TransactionItBase {
     private static final int SYSCALL_MAX_COUNT = 80;
     /** How long the workload runs before a kill by strace that has not come is replaced by kill -9. */
     private static final int SYSCALL_WAIT_SECONDS = 10;
+
     private static final int TXN_AGENTS = 2;
     /** The kill comes this many ms after the workload starts, plus up to {@link #KILL_SPREAD_MS}. */
     private static final int KILL_MIN_MS = 200;
