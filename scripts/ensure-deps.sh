@@ -19,6 +19,7 @@ command -v make >/dev/null 2>&1 || need+=(make)
 [ -e /usr/include/stdio.h ] || need+=(libc6-dev)
 command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
 command -v tar >/dev/null 2>&1 || need+=(tar)
+command -v strace >/dev/null 2>&1 || need+=(strace)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -26,7 +26,9 @@ import org.junit.jupiter.api.Test;
  * commit command that exited 0 means the snapshot is HEAD and its content complete; {@code txfs
  * verify} is clean (every 5th round and at the end).
  *
- * <p>{@code -Dtxfs.crash.rounds=N} (default 50) and {@code -Dtxfs.crash.seed=N} (printed).
+ * <p>{@code -Dtxfs.commitcrash.rounds=N} (default 25 in CI, where {@link CrashInjectionTest} also
+ * kills commits, at random moments of a wider workload; 50 or more by hand) and {@code
+ * -Dtxfs.commitcrash.seed=N} (printed).
  */
 class CommitCrashTest extends TransactionItBase {
     private static final int FILES = 20;
@@ -63,8 +65,8 @@ class CommitCrashTest extends TransactionItBase {
 
     @Test
     void killDuringCommit_leavesAllOrNothingAndAValidStore() throws Exception {
-        int rounds = Integer.getInteger("txfs.crash.rounds", 50);
-        long seed = Long.getLong("txfs.crash.seed", System.nanoTime() % 1_000_000);
+        int rounds = Integer.getInteger("txfs.commitcrash.rounds", 25);
+        long seed = Long.getLong("txfs.commitcrash.seed", System.nanoTime() % 1_000_000);
         Random random = new Random(seed);
         dir("crash");
         long started = System.nanoTime();
