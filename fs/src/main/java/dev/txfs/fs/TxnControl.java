@@ -420,14 +420,7 @@ public final class TxnControl {
                     .field("base", t.baseSnapshot().toHex())
                     .field("tree", tree.toHex())
                     .field("bytes", s.bytes());
-            w.name("changes").beginArray();
-            for (Change ch : s.changes()) {
-                w.beginObject()
-                        .field("path", ch.path())
-                        .field("change", ch.kind().name().toLowerCase())
-                        .endObject();
-            }
-            w.endArray();
+            writeChanges(w, s.changes());
             String msg = !message.isEmpty() ? message : !t.message().isEmpty() ? t.message() : "txfs run";
             List<String> conflicts = List.of();
             ObjectId snap = null;
@@ -498,6 +491,18 @@ public final class TxnControl {
         }
         membership.remove(v.txn.id());
         return w.endObject() + "\n" + text + "\n";
+    }
+
+    /** Writes {@code "changes": [{"path": ..., "change": "added|modified|deleted"}, ...]} into an open object. */
+    public static void writeChanges(Json w, List<Change> changes) {
+        w.name("changes").beginArray();
+        for (Change ch : changes) {
+            w.beginObject()
+                    .field("path", ch.path())
+                    .field("change", ch.kind().name().toLowerCase())
+                    .endObject();
+        }
+        w.endArray();
     }
 
     /** How many changes a run's summary lists by name. */
@@ -766,14 +771,8 @@ public final class TxnControl {
                         .field("age_seconds", ageS)
                         .field("message", t.message())
                         .field("bytes", s.bytes());
-                w.name("changes").beginArray();
-                for (Change ch : s.changes()) {
-                    w.beginObject()
-                            .field("path", ch.path())
-                            .field("change", ch.kind().name().toLowerCase())
-                            .endObject();
-                }
-                b.append(w.endArray().endObject()).append('\n');
+                writeChanges(w, s.changes());
+                b.append(w.endObject()).append('\n');
             } else {
                 b.append("context: ").append(t).append('\n');
                 b.append("membership: ").append(mode).append('\n');

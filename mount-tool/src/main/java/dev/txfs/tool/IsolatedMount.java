@@ -151,14 +151,8 @@ final class IsolatedMount implements TxnControl.Isolated {
                         .field("context", "isolated mount")
                         .field("base", base.toHex())
                         .field("user", TxnControl.userName(ownerUid));
-                w.name("changes").beginArray();
-                for (Change ch : changes) {
-                    w.beginObject()
-                            .field("path", ch.path())
-                            .field("change", ch.kind().name().toLowerCase())
-                            .endObject();
-                }
-                return w.endArray().endObject() + "\n";
+                TxnControl.writeChanges(w, changes);
+                return w.endObject() + "\n";
             }
             StringBuilder b = new StringBuilder("context: isolated mount " + mountpoint + "\nbase: " + base.toHex()
                     + "\nuser: " + TxnControl.userName(ownerUid) + "\n");

@@ -169,7 +169,7 @@ public final class LiveTree {
                     : Snapshots.load(store, baseSnapshot).root();
             Transaction t = root == null || root.equals(sync())
                     ? start(id, null, uid, rootPid, rootCommand, message)
-                    : onBase(id, baseSnapshot, root, root, uid, rootPid, rootCommand, message);
+                    : transaction(id, baseSnapshot, root, root, uid, rootPid, rootCommand, message, true);
             open.add(t);
             return t;
         }
@@ -182,13 +182,11 @@ public final class LiveTree {
     private Transaction start(String id, ObjectId treeRoot, long uid, long rootPid, String rootCommand, String message)
             throws FileSystemException {
         ObjectId root = sync();
-        return new Transaction(
+        return transaction(
                 id,
-                new MutableTree(store, treeRoot != null ? treeRoot : root, clock, counter),
-                root,
                 store.refs().find(REF).orElseThrow(),
-                tree.nextSeq(),
-                clock.getAsLong(),
+                root,
+                treeRoot != null ? treeRoot : root,
                 uid,
                 rootPid,
                 rootCommand,
@@ -196,8 +194,11 @@ public final class LiveTree {
                 false);
     }
 
-    /** A transaction over {@code baseSnapshot} (tree {@code baseRoot}) whose tree starts as {@code treeRoot}. */
-    private Transaction onBase(
+    /**
+     * A transaction over {@code baseSnapshot} (tree {@code baseRoot}) whose tree starts as {@code
+     * treeRoot}; {@code ownBase} when that base is not the live state's (see {@link Transaction#ownBase}).
+     */
+    private Transaction transaction(
             String id,
             ObjectId baseSnapshot,
             ObjectId baseRoot,
@@ -205,7 +206,8 @@ public final class LiveTree {
             long uid,
             long rootPid,
             String rootCommand,
-            String message) {
+            String message,
+            boolean ownBase) {
         return new Transaction(
                 id,
                 new MutableTree(store, treeRoot, clock, counter),
@@ -217,7 +219,7 @@ public final class LiveTree {
                 rootPid,
                 rootCommand,
                 message,
-                true);
+                ownBase);
     }
 
     /**
@@ -262,7 +264,8 @@ public final class LiveTree {
                         + k.parents().size() + " parents)");
             }
             ObjectId base = k.parents().get(0);
-            Transaction t = onBase("kept", base, Snapshots.load(store, base).root(), k.root(), 0, 0, "", message);
+            Transaction t =
+                    transaction("kept", base, Snapshots.load(store, base).root(), k.root(), 0, 0, "", message, true);
             open.add(t);
             CommitResult r = commit(t, author, message);
             open.remove(t);
