@@ -3,6 +3,7 @@ package dev.txfs.journal;
 import dev.txfs.snapshot.Ed25519;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
+import dev.txfs.snapshot.ObjectType;
 import dev.txfs.snapshot.TxfsException;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -54,8 +55,8 @@ public final class DeltaStream {
 
     private DeltaStream() {}
 
-    /** What a written stream holds. */
-    public record Written(long objects, long bytes, ObjectId digest) {}
+    /** What a written stream holds: objects (of which chunks), the stream's bytes and digest. */
+    public record Written(long objects, long chunks, long bytes, ObjectId digest) {}
 
     /** Writes {@code delta} from {@code store}, signed with {@code signer} when not null. */
     public static Written write(ObjectStore store, Delta delta, OutputStream sink, Ed25519.Secret signer)
@@ -71,6 +72,7 @@ public final class DeltaStream {
         }
         out.write(delta.to().toBytes());
         long count = 0;
+        long chunks = 0;
         for (ObjectId id : delta.objects()) {
             byte[] raw = store.get(id);
             if (raw.length > MAX_OBJECT) {
@@ -82,6 +84,9 @@ public final class DeltaStream {
             out.writeInt(raw.length);
             out.write(raw);
             count++;
+            if (ObjectType.of(raw) == ObjectType.CHUNK) {
+                chunks++;
+            }
         }
         out.writeByte(TAG_END);
         out.writeLong(count);
@@ -95,7 +100,7 @@ public final class DeltaStream {
             tail.write(signer.sign(signedMessage(digest)));
         }
         tail.flush();
-        return new Written(count, counting.count, ObjectId.fromBytes(digest, 0));
+        return new Written(count, chunks, counting.count, ObjectId.fromBytes(digest, 0));
     }
 
     static byte[] signedMessage(byte[] digest) {

@@ -58,12 +58,13 @@ final class ExportCommand extends BaseCommand {
             }
             Files.move(tmp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             out().printf(
-                            "exported %s%s: %d objects, %d bytes, %d changed paths%s%n",
+                            "exported %s%s: %d objects, %d bytes, %d changed paths, %d chunks%s%n",
                             from == null ? "" : from.shortHex() + "..",
                             to.shortHex(),
                             w.objects(),
                             w.bytes(),
                             delta.changes().size(),
+                            w.chunks(),
                             key == null
                                     ? ""
                                     : ", signed by key " + key.publicKey().id().shortHex());
