@@ -76,11 +76,80 @@ final class DeltaReaderTest {
 
     @Test
     void import_badMagicVersionOrFlags_isMalformed() throws Exception {
-        for (int[] edit : new int[][] {{0, 'X'}, {8, 2}, {9, 3}}) {
+        for (int[] edit : new int[][] {{0, 'X'}, {8, 0}, {8, 3}, {9, 3}}) {
             byte[] s = delta();
             s[edit[0]] = (byte) edit[1];
             rejected(s, Problem.MALFORMED);
         }
+    }
+
+    @Test
+    void import_version1Stream_stillImports_andPackingMakesTheStreamSmaller() throws Exception {
+        byte[] v1 = DeltaFixture.stream(source, base, next, null, 0);
+        byte[] v2 = delta();
+        assertEquals(1, v1[8]);
+        assertEquals(2, v2[8]);
+        assertEquals(-1, packedRecordAt(v1));
+        assertTrue(packedRecordAt(v2) > 0, "the fixture's text file is packed");
+        assertTrue(v2.length < v1.length - 10_000, v2.length + " vs " + v1.length);
+        importInto(target, v1, List.of());
+        assertEquals(next, target.refs().find("HEAD").orElseThrow());
+    }
+
+    @Test
+    void import_everyLevel_givesTheSameObjects() throws Exception {
+        byte[] v1 = DeltaFixture.stream(source, base, next, null, 0);
+        for (int level = 1; level <= 9; level++) {
+            InMemoryObjectStore t = DeltaFixture.copyOf(source, base);
+            DeltaReader.Checked c = DeltaReader.check(
+                    DeltaReader.Source.of(DeltaFixture.stream(source, base, next, null, level)), t, List.of());
+            c.apply(t, "HEAD", null);
+            assertEquals(DeltaFixture.reachable(source, next), DeltaFixture.reachable(t, next), "level " + level);
+            assertTrue(c.bytes() < v1.length, "level " + level);
+        }
+    }
+
+    @Test
+    void import_packedRecordInAVersion1Stream_isMalformed() throws Exception {
+        byte[] s = delta();
+        s[8] = 1;
+        DeltaException e = assertThrows(
+                DeltaException.class, () -> DeltaReader.check(DeltaReader.Source.of(s), target, List.of()));
+        assertEquals(Problem.MALFORMED, e.problem());
+        assertTrue(e.getMessage().contains("unknown record tag 4"), e.getMessage());
+    }
+
+    @Test
+    void import_packedRecordWhoseLengthsDisagreeWithItsData_isMalformed() throws Exception {
+        int at = packedRecordAt(delta());
+        int lengthAt = at + 1 + 1 + 32;
+        int length = ByteBuffer.wrap(delta()).getInt(lengthAt);
+        int zlength = ByteBuffer.wrap(delta()).getInt(lengthAt + 4);
+        int[][] edits = {
+            {lengthAt, length - 1}, // inflates to more
+            {lengthAt, length + 1}, // inflates to less
+            {lengthAt + 4, 0}, // no compressed bytes
+            {lengthAt + 4, length + 1}, // "compressed" bigger than the object
+            {lengthAt, zlength * DeltaStream.MAX_RATIO + 1}, // more than DEFLATE can inflate to
+        };
+        for (int[] edit : edits) {
+            byte[] s = delta();
+            ByteBuffer.wrap(s).putInt(edit[0], edit[1]);
+            rejected(s, Problem.MALFORMED);
+        }
+        byte[] s = delta();
+        s[lengthAt + 8] = (byte) 0xff; // the first block header: a reserved block type
+        rejected(s, Problem.MALFORMED);
+    }
+
+    /** Where the first packed record of a stream starts, or -1. */
+    private static int packedRecordAt(byte[] s) {
+        ByteBuffer b = ByteBuffer.wrap(s);
+        int p = 8 + 2 + 32 * ((s[9] & DeltaStream.FLAG_BASE) != 0 ? 2 : 1);
+        while (s[p] == DeltaStream.TAG_OBJECT) {
+            p += 1 + 1 + 32 + 4 + b.getInt(p + 1 + 1 + 32);
+        }
+        return s[p] == DeltaStream.TAG_PACKED ? p : -1;
     }
 
     @Test

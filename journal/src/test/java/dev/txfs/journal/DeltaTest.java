@@ -44,7 +44,12 @@ final class DeltaTest {
         assertEquals(d.objects().size(), new HashSet<>(d.objects()).size(), "each object once");
         assertEquals(next, d.objects().get(0), "the target snapshot comes first");
         assertEquals(
-                List.of("M /bin/tool (FILE)", "M /etc/hosts (FILE)", "A /etc/new (FILE)", "D /share/doc/b (FILE)"),
+                List.of(
+                        "M /bin/tool (FILE)",
+                        "M /etc/hosts (FILE)",
+                        "A /etc/new (FILE)",
+                        "A /share/doc/README (FILE)",
+                        "D /share/doc/b (FILE)"),
                 d.changes().stream().map(Change::toString).toList());
     }
 
