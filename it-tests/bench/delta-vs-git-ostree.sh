@@ -9,6 +9,9 @@
 #
 #   sudo it-tests/bench/delta-vs-git-ostree.sh [WORKDIR]        (CASES="bin tree" to run fewer)
 #
+# The main table is `txfs export` at its default level; a second table gives the stream's bytes
+# and the export's seconds at each `--level` in $LEVELS (default 0 1 3 6 9; 0 = no compression).
+#
 # Needs root (ostree keeps owners; apt-get), network for the .deb files, git and ostree
 # (installed via apt-get if missing). Prints a table; figures go to docs/BENCHMARKS.md by hand.
 #
@@ -40,6 +43,8 @@ now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc; }
 gitc() { git -c user.name=bench -c user.email=bench@example.org -c core.autocrlf=false "$@"; }
 rows=()
+level_rows=()
+levels=${LEVELS:-0 1 3 6 9}
 
 # compare NAME A B: records directory A then directory B in each tool, writes the delta A..B.
 compare() {
@@ -57,10 +62,17 @@ compare() {
   s=$(now)
   "$txfs" export "$ta..$tb" -o "$d/delta.txfs" >"$d/txfs.out"
   e=$(now)
-  local txfs_bytes txfs_s chunks
+  local txfs_bytes txfs_s chunks l lrow="| $name |"
   txfs_bytes=$(stat -c %s "$d/delta.txfs")
   txfs_s=$(secs "$s" "$e")
   chunks=$(sed -n 's/.*, \([0-9]*\) chunks.*/\1/p' "$d/txfs.out")
+  for l in $levels; do
+    s=$(now)
+    "$txfs" export "$ta..$tb" --level "$l" -o "$d/level.txfs" >/dev/null
+    e=$(now)
+    lrow+=" $(stat -c %s "$d/level.txfs") / $(printf '%.2f' "$(secs "$s" "$e")") |"
+  done
+  level_rows+=("$lrow")
   # The delta must apply: a store with A only (from a full stream) imports it and has B's tree.
   "$txfs" export "$ta" -o "$d/full-a.txfs" >/dev/null
   TXFS_STORE="$d/txfs2" "$txfs" init >/dev/null
@@ -157,7 +169,7 @@ case_deb() {
     dpkg-deb -x "$dl/${p}_${new//:/%3a}_amd64.deb" "$work/deb/b" 2>/dev/null ||
       dpkg-deb -x "$dl/${p}_${new//:/%3a}_all.deb" "$work/deb/b"
   done
-  echo "deb: .deb files of the new versions: $(cat "$dl"/*.deb | wc -c) bytes in all (old and new)" >&2
+  echo "deb: the .deb files, both versions: $(cat "$dl"/*.deb | wc -c) bytes" >&2
   compare deb-upgrade "$work/deb/a" "$work/deb/b"
 }
 
@@ -169,3 +181,9 @@ printf '%s, %s\n\n' "$(date -u +%Y-%m-%d)" "$("$txfs" --version | head -1)"
 printf '| change | txfs bytes | git bundle bytes | ostree static-delta bytes | txfs / min(git, ostree) | seconds txfs / git / ostree |\n'
 printf '| --- | --- | --- | --- | --- | --- |\n'
 printf '%s\n' "${rows[@]}"
+printf '\n| change |'
+for l in $levels; do printf ' --level %s bytes / s |' "$l"; done
+printf '\n|---|'
+for l in $levels; do printf -- '---|'; done
+printf '\n'
+printf '%s\n' "${level_rows[@]}"
