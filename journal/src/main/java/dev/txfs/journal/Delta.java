@@ -37,22 +37,30 @@ import java.util.Set;
  * when the store lacks an object either snapshot reaches, {@link
  * dev.txfs.snapshot.MalformedObjectException} for one that does not decode.
  */
-public record Delta(ObjectId from, ObjectId to, List<ObjectId> objects, List<Change> changes) {
+public record Delta(
+        ObjectId from, ObjectId to, List<ObjectId> objects, List<Change> changes, Map<ObjectId, List<ObjectId>> bases) {
     public Delta {
         objects = List.copyOf(objects);
         changes = List.copyOf(changes);
+        bases = Map.copyOf(bases);
+    }
+
+    /** A delta without base hints. */
+    public Delta(ObjectId from, ObjectId to, List<ObjectId> objects, List<Change> changes) {
+        this(from, to, objects, changes, Map.of());
     }
 
     /** The delta from snapshot {@code from} (null: a full export) to snapshot {@code to}. */
     public static Delta between(ObjectStore store, ObjectId from, ObjectId to) {
-        List<ObjectId> objects = new Walk(store).run(from, to);
+        Walk walk = new Walk(store);
+        List<ObjectId> objects = walk.run(from, to);
         List<Change> changes = from == null
                 ? List.of()
                 : Diff.between(
                         store,
                         Snapshot.decode(store.get(from)).root(),
                         Snapshot.decode(store.get(to)).root());
-        return new Delta(from, to, objects, changes);
+        return new Delta(from, to, objects, changes, walk.bases);
     }
 
     /** Whether this delta carries everything (no base). */
@@ -67,6 +75,12 @@ public record Delta(ObjectId from, ObjectId to, List<ObjectId> objects, List<Cha
         private final Set<ObjectId> inFrom = new HashSet<>();
         /** Objects of the delta, in the order found (referrers before what they reference). */
         private final LinkedHashSet<ObjectId> out = new LinkedHashSet<>();
+        /**
+         * For a chunk of the delta, the {@code from}-side objects around its slot: the content
+         * of the same file name, or the chunks at the same index of a Blob and its neighbours (in
+         * file order). Hints for {@link DeltaStream}, which uses those that are chunks.
+         */
+        final Map<ObjectId, List<ObjectId>> bases = new HashMap<>();
 
         Walk(ObjectStore store) {
             this.store = store;
@@ -97,6 +111,12 @@ public record Delta(ObjectId from, ObjectId to, List<ObjectId> objects, List<Cha
                 ObjectGraph.slots(store.get(p.b), (slot, id, chunk) -> {
                     if (!inFrom.contains(id) && !out.contains(id)) {
                         next.add(new Pair(aSlots.get(slot), id, chunk));
+                        if (chunk && !aSlots.isEmpty()) {
+                            List<ObjectId> near = near(aSlots, slot);
+                            if (!near.isEmpty()) {
+                                bases.putIfAbsent(id, near);
+                            }
+                        }
                     }
                 });
                 // pushed in reverse so that the walk visits slots in their order (a stable stream)
@@ -105,6 +125,23 @@ public record Delta(ObjectId from, ObjectId to, List<ObjectId> objects, List<Cha
                 }
             }
             return new ArrayList<>(out);
+        }
+
+        /** The {@code from}-side ids at {@code slot}, and for a Blob's chunk at its neighbours. */
+        private static List<ObjectId> near(Map<String, ObjectId> aSlots, String slot) {
+            List<ObjectId> near = new ArrayList<>();
+            if (slot.charAt(0) == 'c') {
+                int i = Integer.parseInt(slot.substring(1));
+                for (int k = i - 1; k <= i + 1; k++) {
+                    ObjectId id = aSlots.get("c" + k);
+                    if (id != null) {
+                        near.add(id);
+                    }
+                }
+            } else if (aSlots.get(slot) != null) {
+                near.add(aSlots.get(slot));
+            }
+            return near;
         }
     }
 }

@@ -221,7 +221,7 @@ public final class DeltaReader {
                     }
                     in.u8("object type");
                     ObjectId id = in.id("object id");
-                    byte[] bytes = in.object(tag, "object " + id);
+                    byte[] bytes = in.object(tag, "object " + id, store);
                     if (!id.equals(want) || !ObjectId.hash(bytes).equals(id) || !verified.contains(id)) {
                         throw changed();
                     }
@@ -298,7 +298,7 @@ public final class DeltaReader {
                     int type = in.u8("object type");
                     ObjectId id = in.id("object id");
                     current = id.toHex();
-                    byte[] bytes = in.object(tag, "object " + id);
+                    byte[] bytes = in.object(tag, "object " + id, store);
                     ObjectId actual = ObjectId.hash(bytes);
                     if (!actual.equals(id)) {
                         throw new DeltaException(
@@ -311,6 +311,10 @@ public final class DeltaReader {
                     if ((bytes[0] & 0xff) != type) {
                         throw new DeltaException(
                                 Problem.MALFORMED, "object " + id + " is a " + t + " but its record says type " + type);
+                    }
+                    if (tag == DeltaStream.TAG_DELTA && t != ObjectType.CHUNK) {
+                        throw new DeltaException(
+                                Problem.MALFORMED, "object " + id + " is a " + t + " in a delta record (chunks only)");
                     }
                     SafeNames.NodeKind kind = SafeNames.check(bytes);
                     if (kind != null) {
@@ -525,7 +529,9 @@ public final class DeltaReader {
 
         /** Whether {@code tag} starts an object record in this stream's version. */
         boolean isObjectTag(int tag) {
-            return tag == DeltaStream.TAG_OBJECT || tag == DeltaStream.TAG_PACKED && version >= DeltaStream.VERSION;
+            return tag == DeltaStream.TAG_OBJECT
+                    || (tag == DeltaStream.TAG_PACKED || tag == DeltaStream.TAG_DELTA)
+                            && version >= DeltaStream.VERSION;
         }
 
         /**
@@ -533,10 +539,13 @@ public final class DeltaReader {
          * for a packed record. Lengths are checked before anything is allocated: a packed object's
          * length against the inflation limit, its compressed bytes against the bytes left.
          */
-        byte[] object(int tag, String what) throws IOException {
+        byte[] object(int tag, String what, ObjectStore store) throws IOException {
             int length = objectLength();
             if (tag == DeltaStream.TAG_OBJECT) {
                 return bytes(length, what);
+            }
+            if (tag == DeltaStream.TAG_DELTA) {
+                return delta(length, what, store);
             }
             long at = pos;
             long zlength = u32("compressed length");
@@ -548,6 +557,50 @@ public final class DeltaReader {
             }
             byte[] z = bytes((int) zlength, what);
             return inflate(z, length, what, at);
+        }
+
+        /** The rest of a delta record: its bases (from the store), then its operations. */
+        private byte[] delta(int length, String what, ObjectStore store) throws IOException {
+            if (length > DeltaStream.MAX_DELTA_TARGET) {
+                throw new DeltaException(
+                        Problem.MALFORMED,
+                        what + ": a delta record of " + length + " bytes, over " + DeltaStream.MAX_DELTA_TARGET);
+            }
+            int nbase = u8("base count");
+            if (nbase < 1 || nbase > DeltaStream.MAX_BASES) {
+                throw new DeltaException(
+                        Problem.MALFORMED, what + ": " + nbase + " bases, not 1 to " + DeltaStream.MAX_BASES);
+            }
+            java.io.ByteArrayOutputStream base = new java.io.ByteArrayOutputStream();
+            for (int k = 0; k < nbase; k++) {
+                ObjectId b = id("base id");
+                if (!store.contains(b)) {
+                    throw new DeltaException(
+                            Problem.BASE_MISSING,
+                            what + " is sent as a change to chunk " + b + ", which is not in this store");
+                }
+                byte[] bytes = store.get(b);
+                if (ObjectType.of(bytes) != ObjectType.CHUNK) {
+                    throw new DeltaException(Problem.MALFORMED, what + ": its base " + b + " is not a chunk");
+                }
+                base.write(bytes);
+            }
+            long at = pos;
+            long oplength = u32("operations length");
+            long zlength = u32("compressed length");
+            if (zlength < 1
+                    || zlength > DeltaStream.MAX_OBJECT
+                    || oplength < 1
+                    || oplength > DeltaStream.MAX_OBJECT
+                    || oplength > zlength * DeltaStream.MAX_RATIO) {
+                throw new DeltaException(
+                        Problem.MALFORMED,
+                        what + ": lengths " + oplength + " and " + zlength + " at byte " + at
+                                + " do not fit a delta record");
+            }
+            byte[] z = bytes((int) zlength, what);
+            byte[] ops = inflate(z, (int) oplength, what, at);
+            return ChunkDelta.apply(base.toByteArray(), ops, length, what);
         }
 
         private byte[] inflate(byte[] z, int length, String what, long at) {

@@ -1,10 +1,13 @@
 package dev.txfs.journal;
 
+import dev.txfs.snapshot.Chunker;
+import dev.txfs.snapshot.Chunks;
 import dev.txfs.snapshot.Ed25519;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.ObjectType;
 import dev.txfs.snapshot.TxfsException;
+import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,6 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.Deflater;
 
 /**
@@ -22,7 +27,7 @@ import java.util.zip.Deflater;
  * stream    := header record* end [signature]                     and then the end of the file
  * header    := magic:"TXFSDELT" (54 58 46 53 44 45 4c 54)  version:u8 (1 or 2)
  *              flags:u8 (bit 0: a base follows; other bits 0)  [from:id32]  to:id32
- * record    := object | packed                                    (version 1: object only)
+ * record    := object | packed | delta                            (version 1: object only)
  * object    := 01 type:u8 id:id32 length:u32 bytes[length]
  *              bytes are the object's canonical encoding (its first byte is type again);
  *              id = SHA-256(bytes); 2 &lt;= length &lt;= MAX_OBJECT
@@ -31,8 +36,16 @@ import java.util.zip.Deflater;
  *              exactly the length bytes of the object, ending exactly at the end of zbytes;
  *              2 &lt;= length &lt;= MAX_OBJECT, 1 &lt;= zlength &lt;= length,
  *              length &lt;= zlength * MAX_RATIO; id = SHA-256 of the inflated bytes
+ * delta     := 05 type:u8 = 1 (chunk) id:id32 length:u32 nbase:u8 base:id32[nbase]
+ *              oplength:u32 zlength:u32 zbytes[zlength]                           (version 2)
+ *              the chunk as {@link ChunkDelta} operations against the concatenated canonical
+ *              bytes of the base chunks, which must be in the receiving store (the writer takes
+ *              them from the base snapshot); zbytes is raw DEFLATE of the oplength bytes of
+ *              operations, as for packed; 2 &lt;= length &lt;= MAX_DELTA_TARGET,
+ *              1 &lt;= nbase &lt;= MAX_BASES, 1 &lt;= zlength &lt;= MAX_OBJECT,
+ *              1 &lt;= oplength &lt;= min(MAX_OBJECT, zlength * MAX_RATIO)
  * end       := 02 count:u64 digest:32
- *              count = number of object and packed records; digest = SHA-256 of every byte of
+ *              count = number of object, packed and delta records; digest = SHA-256 of every byte of
  *              the stream as it is (compressed) from the first byte of the magic through count
  * signature := 03 key:id32 sig:64
  *              key = SHA-256 of the signer's 32-byte Ed25519 public key; sig = Ed25519 signature
@@ -46,8 +59,10 @@ import java.util.zip.Deflater;
  * signature also binds the base and target, and the signature is not part of the digest (it
  * signs it). A stream ends right after its end record or signature; anything more is an error.
  *
- * <p>Version 2 added the packed record. The writer packs an object when DEFLATE at the chosen
- * level saves bytes, and stores it as an object record otherwise (random data does not shrink).
+ * <p>Version 2 added the packed and delta records. The writer sends a new chunk that has chunks
+ * of the base snapshot near its slot ({@link Delta#bases}) as a delta record when that is
+ * smallest, packs other objects when DEFLATE at the chosen level saves bytes, and stores them
+ * as object records otherwise (random data does not shrink).
  * At level 0 it writes version 1, which txfs builds before version 2 read. Readers accept both.
  */
 public final class DeltaStream {
@@ -61,6 +76,11 @@ public final class DeltaStream {
     static final int TAG_END = 2;
     static final int TAG_SIGNATURE = 3;
     static final int TAG_PACKED = 4;
+    static final int TAG_DELTA = 5;
+    /** The largest object a delta record may hold: a chunk (so one record inflates to little). */
+    static final int MAX_DELTA_TARGET = Chunker.MAX_SIZE + Chunks.DATA_OFFSET;
+    /** The most base chunks of one delta record. */
+    static final int MAX_BASES = 3;
     /** The most an object may inflate per compressed byte (DEFLATE cannot do better than ~1032). */
     static final int MAX_RATIO = 1100;
     /** The level {@code txfs export} uses unless told otherwise (measured in docs/BENCHMARKS.md). */
@@ -125,6 +145,12 @@ public final class DeltaStream {
                 throw new StreamException(id + " is " + raw.length + " bytes, over the stream's limit");
             }
             int packed = deflater == null ? -1 : deflate(deflater, raw, buffer);
+            if (deflater != null
+                    && writeDelta(store, delta, id, raw, packed < 0 ? raw.length : packed + 4, deflater, out)) {
+                count++;
+                chunks++;
+                continue;
+            }
             out.writeByte(packed < 0 ? TAG_OBJECT : TAG_PACKED);
             out.writeByte(raw[0]);
             out.write(id.toBytes());
@@ -153,6 +179,68 @@ public final class DeltaStream {
         }
         tail.flush();
         return new Written(count, chunks, counting.count, ObjectId.fromBytes(digest, 0));
+    }
+
+    /**
+     * Writes chunk {@code raw} as a delta record against the base chunks {@code delta} names for
+     * it, if that takes fewer bytes than {@code otherwise} (the payload of the other record kinds).
+     */
+    private static boolean writeDelta(
+            ObjectStore store,
+            Delta delta,
+            ObjectId id,
+            byte[] raw,
+            int otherwise,
+            Deflater deflater,
+            DataOutputStream out)
+            throws IOException {
+        List<ObjectId> hints = delta.bases().get(id);
+        if (hints == null || raw.length > MAX_DELTA_TARGET || ObjectType.of(raw) != ObjectType.CHUNK) {
+            return false;
+        }
+        List<ObjectId> bases = new ArrayList<>();
+        ByteArrayOutputStream base = new ByteArrayOutputStream();
+        for (ObjectId b : hints) {
+            byte[] bytes = store.get(b);
+            if (ObjectType.of(bytes) == ObjectType.CHUNK && bases.size() < MAX_BASES) {
+                bases.add(b);
+                base.write(bytes);
+            }
+        }
+        if (bases.isEmpty()) {
+            return false;
+        }
+        byte[] ops = ChunkDelta.encode(base.toByteArray(), raw);
+        byte[] z = deflateAll(deflater, ops);
+        int zlength = z.length;
+        if (1 + 32 * bases.size() + 8 + zlength >= otherwise) {
+            return false;
+        }
+        out.writeByte(TAG_DELTA);
+        out.writeByte(raw[0]);
+        out.write(id.toBytes());
+        out.writeInt(raw.length);
+        out.writeByte(bases.size());
+        for (ObjectId b : bases) {
+            out.write(b.toBytes());
+        }
+        out.writeInt(ops.length);
+        out.writeInt(zlength);
+        out.write(z);
+        return true;
+    }
+
+    /** Raw DEFLATE of all of {@code b}, however long it comes out. */
+    private static byte[] deflateAll(Deflater deflater, byte[] b) {
+        deflater.reset();
+        deflater.setInput(b);
+        deflater.finish();
+        ByteArrayOutputStream z = new ByteArrayOutputStream(b.length / 2 + 64);
+        byte[] buf = new byte[1 << 14];
+        while (!deflater.finished()) {
+            z.write(buf, 0, deflater.deflate(buf));
+        }
+        return z.toByteArray();
     }
 
     /**

@@ -144,12 +144,63 @@ final class DeltaReaderTest {
 
     /** Where the first packed record of a stream starts, or -1. */
     private static int packedRecordAt(byte[] s) {
+        return recordAt(s, DeltaStream.TAG_PACKED);
+    }
+
+    /** Where the first record with {@code tag} starts, or -1. */
+    static int recordAt(byte[] s, int tag) {
         ByteBuffer b = ByteBuffer.wrap(s);
         int p = 8 + 2 + 32 * ((s[9] & DeltaStream.FLAG_BASE) != 0 ? 2 : 1);
-        while (s[p] == DeltaStream.TAG_OBJECT) {
-            p += 1 + 1 + 32 + 4 + b.getInt(p + 1 + 1 + 32);
+        while (s[p] != tag && s[p] != DeltaStream.TAG_END) {
+            int q = p + 1 + 1 + 32;
+            int length = b.getInt(q);
+            p = switch (s[p]) {
+                case DeltaStream.TAG_OBJECT -> q + 4 + length;
+                case DeltaStream.TAG_PACKED -> q + 8 + b.getInt(q + 4);
+                default -> { // a delta record
+                    int r = q + 4 + 1 + 32 * s[q + 4];
+                    yield r + 8 + b.getInt(r + 4);
+                }
+            };
         }
-        return s[p] == DeltaStream.TAG_PACKED ? p : -1;
+        return s[p] == tag ? p : -1;
+    }
+
+    @Test
+    void import_editedChunk_travelsAsADeltaRecordAgainstTheBase() throws Exception {
+        byte[] v1 = DeltaFixture.stream(source, base, next, null, 0);
+        byte[] v2 = delta();
+        assertTrue(recordAt(v2, DeltaStream.TAG_DELTA) > 0, "the chunk of /bin/tool with one bit changed");
+        assertTrue(v2.length < v1.length / 4, v2.length + " vs " + v1.length);
+        importInto(target, v2, List.of());
+        assertEquals(DeltaFixture.reachable(source, next), DeltaFixture.reachable(target, next));
+    }
+
+    @Test
+    void import_deltaRecordWhoseBaseChunkIsMissingOrWhoseLengthsAreWrong_isRejected() throws Exception {
+        int at = recordAt(delta(), DeltaStream.TAG_DELTA);
+        int nbaseAt = at + 1 + 1 + 32 + 4;
+        byte[] s = delta();
+        s[nbaseAt + 1] ^= 1; // the first base id
+        rejected(s, Problem.BASE_MISSING);
+        int lengthsAt = nbaseAt + 1 + 32 * delta()[nbaseAt];
+        int[][] edits = {
+            {nbaseAt - 4, 3 << 20}, // the chunk's length over a chunk's limit
+            {lengthsAt, 0}, // no operations
+            {lengthsAt + 4, 0}, // no compressed bytes
+            {lengthsAt, ByteBuffer.wrap(delta()).getInt(lengthsAt) + 1}, // inflates to fewer
+        };
+        for (int[] edit : edits) {
+            byte[] t = delta();
+            ByteBuffer.wrap(t).putInt(edit[0], edit[1]);
+            rejected(t, Problem.MALFORMED);
+        }
+        byte[] u = delta();
+        u[nbaseAt] = 0;
+        rejected(u, Problem.MALFORMED);
+        byte[] v = delta();
+        v[at + 1] = 3; // says it holds a tree node
+        rejected(v, Problem.MALFORMED);
     }
 
     @Test
@@ -162,8 +213,8 @@ final class DeltaReaderTest {
 
     @Test
     void import_flippedObjectByte_isHashMismatch() throws Exception {
-        byte[] s = delta();
-        s[s.length / 2] ^= 0x10; // inside the 120 KB file's data
+        byte[] s = DeltaFixture.stream(source, null, base, null);
+        s[s.length / 2] ^= 0x10; // inside the 120 KB file's data, stored as it is (random)
         rejected(s, Problem.HASH_MISMATCH);
     }
 

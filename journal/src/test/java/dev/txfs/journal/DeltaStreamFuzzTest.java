@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * path, reference and reachability checks are reached, not only the digest). Every case must end
  * in a {@link DeltaException} with the store unchanged, or in an import after which the store
  * verifies clean; never another exception, never a case slower than 2 s. The corpus holds
- * version-2 streams (with packed, DEFLATE-compressed records) and one version-1 stream.
+ * version-2 streams (with packed and delta records) and one version-1 stream.
  *
  * <p>CI runs {@code txfs.fuzz.cases} (default 2000) cases from seed {@code txfs.fuzz.seed}
  * (default 1). A long run: {@code mvn -o -pl journal test -Dtest=DeltaStreamFuzzTest
@@ -173,6 +173,18 @@ final class DeltaStreamFuzzTest {
         return b;
     }
 
+    private static void inflate(byte[] z, byte[] out) {
+        Inflater inflater = new Inflater(true);
+        try {
+            inflater.setInput(z);
+            inflater.inflate(out);
+        } catch (java.util.zip.DataFormatException e) {
+            throw new IllegalStateException("corpus stream does not inflate", e);
+        } finally {
+            inflater.end();
+        }
+    }
+
     /** Raw DEFLATE of {@code o}, as the writer packs (even where it would not shrink). */
     private static byte[] deflate(byte[] o) {
         Deflater d = new Deflater(DeltaStream.DEFAULT_LEVEL, true);
@@ -202,7 +214,8 @@ final class DeltaStreamFuzzTest {
      * Structure-aware: decodes the records, changes one object's bytes (a byte flipped, cut or
      * set, keeping its id honest), drops, duplicates or swaps records, and writes the stream again
      * with a correct count and digest (and no signature), so that the checks behind the digest run.
-     * In a version-2 stream each object is written packed or stored at random.
+     * In a version-2 stream each object is written packed or stored at random (delta records are
+     * written back whole, as packed or stored records; byte-level mutations reach them as they are).
      */
     private static byte[] reseal(byte[] s, Random rnd) throws IOException {
         ByteBuffer in = ByteBuffer.wrap(s);
@@ -212,24 +225,28 @@ final class DeltaStreamFuzzTest {
         byte[] headerIds = new byte[32 * ids];
         in.get(headerIds);
         List<byte[]> objects = new ArrayList<>();
-        for (int tag = in.get(); tag == DeltaStream.TAG_OBJECT || tag == DeltaStream.TAG_PACKED; tag = in.get()) {
+        for (int tag = in.get(); tag != DeltaStream.TAG_END; tag = in.get()) {
             in.get();
             in.position(in.position() + 32);
             byte[] raw = new byte[in.getInt()];
             if (tag == DeltaStream.TAG_OBJECT) {
                 in.get(raw);
-            } else {
+            } else if (tag == DeltaStream.TAG_PACKED) {
                 byte[] z = new byte[in.getInt()];
                 in.get(z);
-                Inflater inflater = new Inflater(true);
-                try {
-                    inflater.setInput(z);
-                    inflater.inflate(raw);
-                } catch (java.util.zip.DataFormatException e) {
-                    throw new IllegalStateException("corpus stream does not inflate", e);
-                } finally {
-                    inflater.end();
+                inflate(z, raw);
+            } else { // a delta record: its bases are in the fixture's store
+                ByteArrayOutputStream base = new ByteArrayOutputStream();
+                for (int k = in.get(); k > 0; k--) {
+                    byte[] id = new byte[32];
+                    in.get(id);
+                    base.write(source.get(ObjectId.fromBytes(id, 0)));
                 }
+                byte[] ops = new byte[in.getInt()];
+                byte[] z = new byte[in.getInt()];
+                in.get(z);
+                inflate(z, ops);
+                raw = ChunkDelta.apply(base.toByteArray(), ops, raw.length, "corpus");
             }
             objects.add(raw);
         }
