@@ -1,8 +1,10 @@
 package dev.txfs.journal;
 
+import dev.txfs.snapshot.Blob;
 import dev.txfs.snapshot.ObjectGraph;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
+import dev.txfs.snapshot.ObjectType;
 import dev.txfs.snapshot.Snapshot;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -77,10 +79,13 @@ public record Delta(
         private final LinkedHashSet<ObjectId> out = new LinkedHashSet<>();
         /**
          * For a chunk of the delta, the {@code from}-side objects around its slot: the content
-         * of the same file name, or the chunks at the same index of a Blob and its neighbours (in
-         * file order). Hints for {@link DeltaStream}, which uses those that are chunks.
+         * of the same file name, or for a Blob's chunk the old Blob's chunks nearest to the same
+         * byte offset (in file order). Hints for {@link DeltaStream}, which uses those that are
+         * chunks.
          */
         final Map<ObjectId, List<ObjectId>> bases = new HashMap<>();
+        /** The most base chunks noted for one chunk ({@link DeltaStream#MAX_BASES}). */
+        static final int NEAR = 8;
 
         Walk(ObjectStore store) {
             this.store = store;
@@ -101,21 +106,32 @@ public record Delta(
                     continue;
                 }
                 Map<String, ObjectId> aSlots = new HashMap<>();
-                if (p.a != null) {
-                    ObjectGraph.slots(store.get(p.a), (slot, id, chunk) -> {
+                byte[] aBytes = p.a == null ? null : store.get(p.a);
+                if (aBytes != null) {
+                    ObjectGraph.slots(aBytes, (slot, id, chunk) -> {
                         inFrom.add(id);
                         aSlots.put(slot, id);
                     });
                 }
+                byte[] bBytes = store.get(p.b);
+                List<List<ObjectId>> byOffset = aBytes != null
+                                && ObjectType.of(aBytes) == ObjectType.BLOB
+                                && ObjectType.of(bBytes) == ObjectType.BLOB
+                        ? byOffset(
+                                Blob.decode(aBytes).chunks(),
+                                Blob.decode(bBytes).chunks())
+                        : null;
                 List<Pair> next = new ArrayList<>();
-                ObjectGraph.slots(store.get(p.b), (slot, id, chunk) -> {
+                ObjectGraph.slots(bBytes, (slot, id, chunk) -> {
                     if (!inFrom.contains(id) && !out.contains(id)) {
                         next.add(new Pair(aSlots.get(slot), id, chunk));
-                        if (chunk && !aSlots.isEmpty()) {
-                            List<ObjectId> near = near(aSlots, slot);
-                            if (!near.isEmpty()) {
-                                bases.putIfAbsent(id, near);
-                            }
+                        List<ObjectId> near = !chunk || aSlots.isEmpty()
+                                ? List.of()
+                                : byOffset != null
+                                        ? byOffset.get(Integer.parseInt(slot.substring(1)))
+                                        : aSlots.get(slot) != null ? List.of(aSlots.get(slot)) : List.of();
+                        if (!near.isEmpty()) {
+                            bases.putIfAbsent(id, near);
                         }
                     }
                 });
@@ -127,21 +143,76 @@ public record Delta(
             return new ArrayList<>(out);
         }
 
-        /** The {@code from}-side ids at {@code slot}, and for a Blob's chunk at its neighbours. */
-        private static List<ObjectId> near(Map<String, ObjectId> aSlots, String slot) {
-            List<ObjectId> near = new ArrayList<>();
-            if (slot.charAt(0) == 'c') {
-                int i = Integer.parseInt(slot.substring(1));
-                for (int k = i - 1; k <= i + 1; k++) {
-                    ObjectId id = aSlots.get("c" + k);
-                    if (id != null) {
-                        near.add(id);
+        /**
+         * For each chunk of the new Blob, the old Blob's chunks it most likely came from: those
+         * between the chunks both Blobs hold just before and just after it (all old chunks if
+         * there are none between), nearest to its offset moved by the shift at the last shared
+         * chunk; the one holding its middle, then neighbours, alternately after and before, up
+         * to {@link #NEAR} in all, in file order. Indices would drift whenever an edit adds or
+         * removes cut points, and offsets whenever it inserts or deletes bytes.
+         */
+        private static List<List<ObjectId>> byOffset(List<Blob.ChunkRef> a, List<Blob.ChunkRef> b) {
+            long[] starts = new long[a.size() + 1];
+            Map<ObjectId, Integer> index = new HashMap<>();
+            for (int j = 0; j < a.size(); j++) {
+                starts[j + 1] = starts[j] + a.get(j).length();
+                index.putIfAbsent(a.get(j).id(), j);
+            }
+            int n = b.size();
+            int[] after = new int[n]; // the old chunks after the last chunk both hold, at or before i
+            int[] before = new int[n]; // ... and before the first one at or after i
+            int last = -1;
+            for (int i = 0; i < n; i++) {
+                Integer k = index.get(b.get(i).id());
+                last = k != null ? k : last;
+                after[i] = last + 1;
+            }
+            int first = a.size();
+            for (int i = n - 1; i >= 0; i--) {
+                Integer k = index.get(b.get(i).id());
+                first = k != null ? k : first;
+                before[i] = first - 1;
+            }
+            List<List<ObjectId>> result = new ArrayList<>(n);
+            long s = 0;
+            long shift = 0; // old offset - new offset at the last chunk both Blobs hold
+            for (int i = 0; i < n; i++) {
+                Blob.ChunkRef c = b.get(i);
+                Integer old = index.get(c.id());
+                if (old != null) {
+                    shift = starts[old] - s;
+                }
+                long middle = s + shift + c.length() / 2;
+                s += c.length();
+                int min = after[i];
+                int max = before[i];
+                if (min > max) { // no old chunks between the shared ones around it: look anywhere
+                    min = 0;
+                    max = a.size() - 1;
+                }
+                if (min > max) {
+                    result.add(List.of());
+                    continue;
+                }
+                int j = java.util.Arrays.binarySearch(starts, middle);
+                j = Math.max(min, Math.min(max, j >= 0 ? j : -j - 2));
+                int lo = j;
+                int hi = j;
+                while (hi - lo + 1 < NEAR && (lo > min || hi < max)) {
+                    if (hi < max) {
+                        hi++;
+                    }
+                    if (hi - lo + 1 < NEAR && lo > min) {
+                        lo--;
                     }
                 }
-            } else if (aSlots.get(slot) != null) {
-                near.add(aSlots.get(slot));
+                List<ObjectId> near = new ArrayList<>();
+                for (int k = lo; k <= hi; k++) {
+                    near.add(a.get(k).id());
+                }
+                result.add(near);
             }
-            return near;
+            return result;
         }
     }
 }

@@ -80,7 +80,7 @@ public final class DeltaStream {
     /** The largest object a delta record may hold: a chunk (so one record inflates to little). */
     static final int MAX_DELTA_TARGET = Chunker.MAX_SIZE + Chunks.DATA_OFFSET;
     /** The most base chunks of one delta record. */
-    static final int MAX_BASES = 3;
+    static final int MAX_BASES = 8;
     /** The most an object may inflate per compressed byte (DEFLATE cannot do better than ~1032). */
     static final int MAX_RATIO = 1100;
     /** The level {@code txfs export} uses unless told otherwise (measured in docs/BENCHMARKS.md). */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.txfs.snapshot.Chunker;
 import dev.txfs.snapshot.Content;
 import dev.txfs.snapshot.Directories;
 import dev.txfs.snapshot.EntryKind;
@@ -110,6 +111,29 @@ final class DeltaTest {
                 "delta for 4 bytes changed in a 10 MiB file: %d objects, %d new chunks, %d stream bytes%n",
                 d.objects().size(), chunks, bytes);
         assertTrue(chunks <= 2, "new chunks: " + chunks);
+        // the changed chunk travels as operations against the old one, plus the Blob's new list
+        long blob = 36L * (data.length / Chunker.AVG_SIZE);
+        assertTrue(bytes < 2 * blob + 4096, "stream bytes: " + bytes);
+    }
+
+    @Test
+    void stream_ofAFileEditedInTwoPlaces_sendsDeltaRecordsEvenWhenChunkIndicesShift() throws Exception {
+        byte[] data = DeltaFixture.bytes(2 << 20, 5);
+        ObjectId r1 = new Editor(store, Editor.empty(store)).write("/f", data).flush();
+        ObjectId s1 = DeltaFixture.snapshot(store, r1, List.of(), "v1");
+        byte[] edited = new byte[data.length + 150_000];
+        System.arraycopy(data, 0, edited, 0, 300_000); // 150,000 new bytes at 300,000: ~2 more chunks
+        System.arraycopy(DeltaFixture.bytes(150_000, 6), 0, edited, 300_000, 150_000);
+        System.arraycopy(data, 300_000, edited, 450_000, data.length - 300_000);
+        edited[1_500_000] ^= 1; // and one bit, past the shift
+        ObjectId r2 =
+                new Editor(store, r1).at(Editor.T0 + 1).write("/f", edited).flush();
+        ObjectId s2 = DeltaFixture.snapshot(store, r2, List.of(s1), "v2");
+        long bytes = DeltaFixture.stream(store, s1, s2, null).length;
+        long plain = DeltaFixture.stream(store, s1, s2, null, 0).length;
+        System.out.printf(
+                "delta for 150,000 bytes inserted and one bit flipped: %d stream bytes (%d plain)%n", bytes, plain);
+        assertTrue(bytes < 150_000 + 8_192, "stream bytes: " + bytes + ", plain " + plain);
     }
 
     @Test
