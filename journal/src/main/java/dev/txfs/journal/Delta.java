@@ -80,8 +80,8 @@ public record Delta(
         /**
          * For a chunk of the delta, the {@code from}-side objects around its slot: the content
          * of the same file name, or for a Blob's chunk the old Blob's chunks nearest to the same
-         * byte offset (in file order). Hints for {@link DeltaStream}, which uses those that are
-         * chunks.
+         * byte offset (in file order); for a file's Blob, the old Blob of the same name. Hints for
+         * {@link DeltaStream}, which uses those of the same type.
          */
         final Map<ObjectId, List<ObjectId>> bases = new HashMap<>();
         /** The most base chunks noted for one chunk ({@link DeltaStream#MAX_BASES}). */
@@ -130,6 +130,9 @@ public record Delta(
                                 : byOffset != null
                                         ? byOffset.get(Integer.parseInt(slot.substring(1)))
                                         : aSlots.get(slot) != null ? List.of(aSlots.get(slot)) : List.of();
+                        if (!chunk && slot.charAt(0) == 'f' && aSlots.get(slot) != null) {
+                            near = List.of(aSlots.get(slot)); // a file's Blob: its old Blob
+                        }
                         if (!near.isEmpty()) {
                             bases.putIfAbsent(id, near);
                         }

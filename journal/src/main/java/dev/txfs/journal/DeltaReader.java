@@ -312,9 +312,10 @@ public final class DeltaReader {
                         throw new DeltaException(
                                 Problem.MALFORMED, "object " + id + " is a " + t + " but its record says type " + type);
                     }
-                    if (tag == DeltaStream.TAG_DELTA && t != ObjectType.CHUNK) {
+                    if (tag == DeltaStream.TAG_DELTA && t != ObjectType.CHUNK && t != ObjectType.BLOB) {
                         throw new DeltaException(
-                                Problem.MALFORMED, "object " + id + " is a " + t + " in a delta record (chunks only)");
+                                Problem.MALFORMED,
+                                "object " + id + " is a " + t + " in a delta record (chunks and blobs only)");
                     }
                     SafeNames.NodeKind kind = SafeNames.check(bytes);
                     if (kind != null) {
@@ -577,11 +578,13 @@ public final class DeltaReader {
                 if (!store.contains(b)) {
                     throw new DeltaException(
                             Problem.BASE_MISSING,
-                            what + " is sent as a change to chunk " + b + ", which is not in this store");
+                            what + " is sent as a change to object " + b + ", which is not in this store");
                 }
                 byte[] bytes = store.get(b);
-                if (ObjectType.of(bytes) != ObjectType.CHUNK) {
-                    throw new DeltaException(Problem.MALFORMED, what + ": its base " + b + " is not a chunk");
+                ObjectType t = ObjectType.of(bytes);
+                if (t != ObjectType.CHUNK && t != ObjectType.BLOB || bytes.length > DeltaStream.MAX_DELTA_TARGET) {
+                    throw new DeltaException(
+                            Problem.MALFORMED, what + ": its base " + b + " is not a chunk or a small blob");
                 }
                 base.write(bytes);
             }

@@ -36,11 +36,12 @@ import java.util.zip.Deflater;
  *              exactly the length bytes of the object, ending exactly at the end of zbytes;
  *              2 &lt;= length &lt;= MAX_OBJECT, 1 &lt;= zlength &lt;= length,
  *              length &lt;= zlength * MAX_RATIO; id = SHA-256 of the inflated bytes
- * delta     := 05 type:u8 = 1 (chunk) id:id32 length:u32 nbase:u8 base:id32[nbase]
+ * delta     := 05 type:u8 = 1 (chunk) or 2 (blob) id:id32 length:u32 nbase:u8 base:id32[nbase]
  *              oplength:u32 zlength:u32 zbytes[zlength]                           (version 2)
- *              the chunk as {@link ChunkDelta} operations against the concatenated canonical
- *              bytes of the base chunks, which must be in the receiving store (the writer takes
- *              them from the base snapshot); zbytes is raw DEFLATE of the oplength bytes of
+ *              the object as {@link ChunkDelta} operations against the concatenated canonical
+ *              bytes of the base objects (of its type, each at most MAX_DELTA_TARGET bytes),
+ *              which must be in the receiving store (the writer takes them from the base
+ *              snapshot); zbytes is raw DEFLATE of the oplength bytes of
  *              operations, as for packed; 2 &lt;= length &lt;= MAX_DELTA_TARGET,
  *              1 &lt;= nbase &lt;= MAX_BASES, 1 &lt;= zlength &lt;= MAX_OBJECT,
  *              1 &lt;= oplength &lt;= min(MAX_OBJECT, zlength * MAX_RATIO)
@@ -59,9 +60,9 @@ import java.util.zip.Deflater;
  * signature also binds the base and target, and the signature is not part of the digest (it
  * signs it). A stream ends right after its end record or signature; anything more is an error.
  *
- * <p>Version 2 added the packed and delta records. The writer sends a new chunk that has chunks
- * of the base snapshot near its slot ({@link Delta#bases}) as a delta record when that is
- * smallest, packs other objects when DEFLATE at the chosen level saves bytes, and stores them
+ * <p>Version 2 added the packed and delta records. The writer sends a new chunk or Blob that has
+ * objects of its type in the base snapshot near its slot ({@link Delta#bases}) as a delta record
+ * when that is smallest, packs other objects when DEFLATE at the chosen level saves bytes, and stores them
  * as object records otherwise (random data does not shrink).
  * At level 0 it writes version 1, which txfs builds before version 2 read. Readers accept both.
  */
@@ -77,7 +78,7 @@ public final class DeltaStream {
     static final int TAG_SIGNATURE = 3;
     static final int TAG_PACKED = 4;
     static final int TAG_DELTA = 5;
-    /** The largest object a delta record may hold: a chunk (so one record inflates to little). */
+    /** The largest object (and base) of a delta record: a chunk, or a Blob of up to ~7,000 chunks. */
     static final int MAX_DELTA_TARGET = Chunker.MAX_SIZE + Chunks.DATA_OFFSET;
     /** The most base chunks of one delta record. */
     static final int MAX_BASES = 8;
@@ -148,7 +149,7 @@ public final class DeltaStream {
             if (deflater != null
                     && writeDelta(store, delta, id, raw, packed < 0 ? raw.length : packed + 4, deflater, out)) {
                 count++;
-                chunks++;
+                chunks += ObjectType.of(raw) == ObjectType.CHUNK ? 1 : 0;
                 continue;
             }
             out.writeByte(packed < 0 ? TAG_OBJECT : TAG_PACKED);
@@ -195,14 +196,15 @@ public final class DeltaStream {
             DataOutputStream out)
             throws IOException {
         List<ObjectId> hints = delta.bases().get(id);
-        if (hints == null || raw.length > MAX_DELTA_TARGET || ObjectType.of(raw) != ObjectType.CHUNK) {
+        ObjectType type = ObjectType.of(raw);
+        if (hints == null || raw.length > MAX_DELTA_TARGET || type != ObjectType.CHUNK && type != ObjectType.BLOB) {
             return false;
         }
         List<ObjectId> bases = new ArrayList<>();
         ByteArrayOutputStream base = new ByteArrayOutputStream();
         for (ObjectId b : hints) {
             byte[] bytes = store.get(b);
-            if (ObjectType.of(bytes) == ObjectType.CHUNK && bases.size() < MAX_BASES) {
+            if (ObjectType.of(bytes) == type && bytes.length <= MAX_DELTA_TARGET && bases.size() < MAX_BASES) {
                 bases.add(b);
                 base.write(bytes);
             }
