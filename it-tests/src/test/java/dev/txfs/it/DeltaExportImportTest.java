@@ -92,12 +92,27 @@ class DeltaExportImportTest extends LiveMountBase {
         }
         s2 = snapshotIn(d, "four bytes");
 
-        long[] full = export(s1, work.resolve("full.txfs"));
+        // the full stream as version 1 (--level 0): what txfs before stream version 2 wrote still imports
+        long[] full = export(s1, work.resolve("full.txfs"), "--level", "0");
+        assertEquals(1, Files.readAllBytes(work.resolve("full.txfs"))[8], "--level 0 writes version 1");
+        Result badLevel = txfs(
+                "--store",
+                store.toString(),
+                "export",
+                s1,
+                "-o",
+                work.resolve("x").toString(),
+                "--level",
+                "10");
+        assertEquals(2, badLevel.exit(), badLevel::describe);
+        assertTrue(badLevel.stderr().contains("--level must be 0 to 9"), badLevel.describe());
         long[] delta = export(s1 + ".." + s2, work.resolve("delta.txfs"), "--sign", key.toString());
         System.out.printf(
                 "it: full stream of a 10 MiB tree: %d objects, %d bytes; 4 bytes changed: %d objects, %d bytes%n",
                 full[0], full[1], delta[0], delta[1]);
         assertTrue(delta[1] < 2 * 256 * 1024 + 16 * 1024, "a 4-byte change ships at most two chunks: " + delta[1]);
+        // the changed chunk and the file's Blob travel as operations against their old versions
+        assertTrue(delta[1] < 4 * 1024, "a 4-byte change ships a few hundred bytes: " + delta[1]);
 
         importIntoB(work.resolve("full.txfs"), "--ref", "HEAD").ok();
         String imported = importIntoB(work.resolve("delta.txfs"), "--ref", "HEAD", "--trust", key + ".pub")

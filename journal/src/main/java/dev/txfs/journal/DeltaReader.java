@@ -27,6 +27,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
 
 /**
  * Reads a {@link DeltaStream} into a store, all or nothing: {@link #check} reads the whole stream
@@ -206,19 +208,20 @@ public final class DeltaReader {
             long written = 0;
             Set<ObjectId> verified = new HashSet<>(ids);
             try (InputStream raw = source.open();
+                    In in = new In(new DataInputStream(new BufferedInputStream(raw, 1 << 16)), source.size());
                     ObjectWriter writer = store.newWriter()) {
-                In in = new In(new DataInputStream(new BufferedInputStream(raw, 1 << 16)), source.size());
                 if ((in.header() & DeltaStream.FLAG_BASE) != 0) {
                     in.id("base id");
                 }
                 in.id("target id");
                 for (ObjectId want : ids) {
-                    if (in.u8("record tag") != DeltaStream.TAG_OBJECT) {
+                    int tag = in.u8("record tag");
+                    if (!in.isObjectTag(tag)) {
                         throw changed();
                     }
                     in.u8("object type");
                     ObjectId id = in.id("object id");
-                    byte[] bytes = in.bytes(in.objectLength(), "object");
+                    byte[] bytes = in.object(tag, "object " + id, store);
                     if (!id.equals(want) || !ObjectId.hash(bytes).equals(id) || !verified.contains(id)) {
                         throw changed();
                     }
@@ -271,8 +274,8 @@ public final class DeltaReader {
         Checked check(ObjectStore store, Collection<Ed25519.Public> trusted) throws IOException {
             size = source.size();
             byte[] snapshotBytes = null;
-            try (InputStream raw = source.open()) {
-                In in = new In(new DataInputStream(new BufferedInputStream(raw, 1 << 16)), size);
+            try (InputStream raw = source.open();
+                    In in = new In(new DataInputStream(new BufferedInputStream(raw, 1 << 16)), size)) {
                 int flags = in.header();
                 if ((flags & DeltaStream.FLAG_BASE) != 0) {
                     from = in.id("base id");
@@ -284,7 +287,7 @@ public final class DeltaReader {
                     if (tag == DeltaStream.TAG_END) {
                         break;
                     }
-                    if (tag != DeltaStream.TAG_OBJECT) {
+                    if (!in.isObjectTag(tag)) {
                         throw new DeltaException(
                                 Problem.MALFORMED, "unknown record tag " + tag + " at byte " + (in.pos - 1));
                     }
@@ -295,7 +298,7 @@ public final class DeltaReader {
                     int type = in.u8("object type");
                     ObjectId id = in.id("object id");
                     current = id.toHex();
-                    byte[] bytes = in.bytes(in.objectLength(), "object " + id);
+                    byte[] bytes = in.object(tag, "object " + id, store);
                     ObjectId actual = ObjectId.hash(bytes);
                     if (!actual.equals(id)) {
                         throw new DeltaException(
@@ -308,6 +311,11 @@ public final class DeltaReader {
                     if ((bytes[0] & 0xff) != type) {
                         throw new DeltaException(
                                 Problem.MALFORMED, "object " + id + " is a " + t + " but its record says type " + type);
+                    }
+                    if (tag == DeltaStream.TAG_DELTA && t != ObjectType.CHUNK && t != ObjectType.BLOB) {
+                        throw new DeltaException(
+                                Problem.MALFORMED,
+                                "object " + id + " is a " + t + " in a delta record (chunks and blobs only)");
                     }
                     SafeNames.NodeKind kind = SafeNames.check(bytes);
                     if (kind != null) {
@@ -481,13 +489,18 @@ public final class DeltaReader {
         }
     }
 
-    /** The source with its position, the running digest and bounds checks. */
-    private static final class In {
+    /**
+     * The source with its position, the running digest and bounds checks. Closing it frees the
+     * inflater, not the source.
+     */
+    private static final class In implements AutoCloseable {
         final DataInputStream in;
         final long size;
         final MessageDigest md = DeltaStream.sha256();
         boolean hashing = true;
         long pos;
+        int version;
+        private Inflater inflater;
 
         In(DataInputStream in, long size) {
             this.in = in;
@@ -500,15 +513,136 @@ public final class DeltaReader {
             if (!Arrays.equals(magic, DeltaStream.MAGIC)) {
                 throw new DeltaException(Problem.MALFORMED, "not a txfs delta stream (bad magic)");
             }
-            int version = u8("version");
-            if (version != DeltaStream.VERSION) {
-                throw new DeltaException(Problem.MALFORMED, "unsupported delta stream version " + version);
+            version = u8("version");
+            if (version != DeltaStream.VERSION_1 && version != DeltaStream.VERSION) {
+                throw new DeltaException(
+                        Problem.MALFORMED,
+                        "unsupported delta stream version " + version + " (this txfs reads versions "
+                                + DeltaStream.VERSION_1 + " and " + DeltaStream.VERSION
+                                + "; a newer txfs may have written it)");
             }
             int flags = u8("flags");
             if ((flags & ~DeltaStream.FLAG_BASE) != 0) {
                 throw new DeltaException(Problem.MALFORMED, "unknown flags " + flags);
             }
             return flags;
+        }
+
+        /** Whether {@code tag} starts an object record in this stream's version. */
+        boolean isObjectTag(int tag) {
+            return tag == DeltaStream.TAG_OBJECT
+                    || (tag == DeltaStream.TAG_PACKED || tag == DeltaStream.TAG_DELTA)
+                            && version >= DeltaStream.VERSION;
+        }
+
+        /**
+         * The rest of a record with {@code tag} after its type and id: the object's bytes, inflated
+         * for a packed record. Lengths are checked before anything is allocated: a packed object's
+         * length against the inflation limit, its compressed bytes against the bytes left.
+         */
+        byte[] object(int tag, String what, ObjectStore store) throws IOException {
+            int length = objectLength();
+            if (tag == DeltaStream.TAG_OBJECT) {
+                return bytes(length, what);
+            }
+            if (tag == DeltaStream.TAG_DELTA) {
+                return delta(length, what, store);
+            }
+            long at = pos;
+            long zlength = u32("compressed length");
+            if (zlength < 1 || zlength > length || length > zlength * DeltaStream.MAX_RATIO) {
+                throw new DeltaException(
+                        Problem.MALFORMED,
+                        "compressed length " + zlength + " at byte " + at + " does not fit a packed object of " + length
+                                + " bytes");
+            }
+            byte[] z = bytes((int) zlength, what);
+            return inflate(z, length, what, at);
+        }
+
+        /** The rest of a delta record: its bases (from the store), then its operations. */
+        private byte[] delta(int length, String what, ObjectStore store) throws IOException {
+            if (length > DeltaStream.MAX_DELTA_TARGET) {
+                throw new DeltaException(
+                        Problem.MALFORMED,
+                        what + ": a delta record of " + length + " bytes, over " + DeltaStream.MAX_DELTA_TARGET);
+            }
+            int nbase = u8("base count");
+            if (nbase < 1 || nbase > DeltaStream.MAX_BASES) {
+                throw new DeltaException(
+                        Problem.MALFORMED, what + ": " + nbase + " bases, not 1 to " + DeltaStream.MAX_BASES);
+            }
+            java.io.ByteArrayOutputStream base = new java.io.ByteArrayOutputStream();
+            for (int k = 0; k < nbase; k++) {
+                ObjectId b = id("base id");
+                if (!store.contains(b)) {
+                    throw new DeltaException(
+                            Problem.BASE_MISSING,
+                            what + " is sent as a change to object " + b + ", which is not in this store");
+                }
+                byte[] bytes = store.get(b);
+                ObjectType t = ObjectType.of(bytes);
+                if (t != ObjectType.CHUNK && t != ObjectType.BLOB || bytes.length > DeltaStream.MAX_DELTA_TARGET) {
+                    throw new DeltaException(
+                            Problem.MALFORMED, what + ": its base " + b + " is not a chunk or a small blob");
+                }
+                base.write(bytes);
+            }
+            long at = pos;
+            long oplength = u32("operations length");
+            long zlength = u32("compressed length");
+            if (zlength < 1
+                    || zlength > DeltaStream.MAX_OBJECT
+                    || oplength < 1
+                    || oplength > DeltaStream.MAX_OBJECT
+                    || oplength > zlength * DeltaStream.MAX_RATIO) {
+                throw new DeltaException(
+                        Problem.MALFORMED,
+                        what + ": lengths " + oplength + " and " + zlength + " at byte " + at
+                                + " do not fit a delta record");
+            }
+            byte[] z = bytes((int) zlength, what);
+            byte[] ops = inflate(z, (int) oplength, what, at);
+            return ChunkDelta.apply(base.toByteArray(), ops, length, what);
+        }
+
+        private byte[] inflate(byte[] z, int length, String what, long at) {
+            if (inflater == null) {
+                inflater = new Inflater(true);
+            }
+            inflater.reset();
+            inflater.setInput(z);
+            byte[] out = new byte[length];
+            int n = 0;
+            try {
+                // Calls that produce nothing end the loops after a few tries, whatever zlib's state.
+                for (int idle = 0; n < length && idle < 4; ) {
+                    int k = inflater.inflate(out, n, length - n);
+                    idle = k == 0 ? idle + 1 : 0;
+                    n += k;
+                }
+                byte[] probe = new byte[1];
+                for (int idle = 0; n == length && !inflater.finished() && idle < 4; idle++) {
+                    n += inflater.inflate(probe); // anything more than length is an error below
+                }
+            } catch (DataFormatException e) {
+                throw new DeltaException(
+                        Problem.MALFORMED, what + ": bad compressed data at byte " + at + " (" + e.getMessage() + ")");
+            }
+            if (n != length || !inflater.finished() || inflater.getRemaining() != 0) {
+                throw new DeltaException(
+                        Problem.MALFORMED,
+                        what + ": its compressed bytes at byte " + at + " do not inflate to exactly its " + length
+                                + " bytes");
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+            if (inflater != null) {
+                inflater.end();
+            }
         }
 
         int objectLength() throws IOException {

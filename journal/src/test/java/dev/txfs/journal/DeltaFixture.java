@@ -38,7 +38,10 @@ final class DeltaFixture {
         return snapshot(store, root, List.of(), "base");
     }
 
-    /** The base with a few changes: one file edited in place, one added, one removed, a chmod. */
+    /**
+     * The base with a few changes: one file edited in place, two added (one of them text that
+     * compresses, so streams hold packed records), one removed, a chmod.
+     */
     static ObjectId next(ObjectStore store, ObjectId base) throws Exception {
         byte[] tool = bytes(120_000, 1);
         tool[60_000] ^= 1;
@@ -46,6 +49,7 @@ final class DeltaFixture {
                 .at(Editor.T0 + 5_000)
                 .write("/bin/tool", tool)
                 .write("/etc/new", "new file\n")
+                .write("/share/doc/README", text(20_000))
                 .rm("/share/doc/b")
                 .chmod("/etc/hosts", 0600)
                 .flush();
@@ -60,6 +64,15 @@ final class DeltaFixture {
         }
     }
 
+    /** {@code n} bytes of numbered lines of text: compressible, unlike {@link #bytes}. */
+    static String text(int n) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; b.length() < n; i++) {
+            b.append("line ").append(i).append(" of a text that compresses well\n");
+        }
+        return b.substring(0, n);
+    }
+
     static byte[] bytes(int n, long seed) {
         byte[] b = new byte[n];
         new java.util.Random(seed).nextBytes(b);
@@ -67,8 +80,14 @@ final class DeltaFixture {
     }
 
     static byte[] stream(ObjectStore store, ObjectId from, ObjectId to, Ed25519.Secret signer) throws IOException {
+        return stream(store, from, to, signer, DeltaStream.DEFAULT_LEVEL);
+    }
+
+    /** The stream at a compression level (0: version 1, no packed records). */
+    static byte[] stream(ObjectStore store, ObjectId from, ObjectId to, Ed25519.Secret signer, int level)
+            throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DeltaStream.write(store, Delta.between(store, from, to), out, signer);
+        DeltaStream.write(store, Delta.between(store, from, to), out, signer, level);
         return out.toByteArray();
     }
 

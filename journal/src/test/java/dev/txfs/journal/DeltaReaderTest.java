@@ -76,11 +76,131 @@ final class DeltaReaderTest {
 
     @Test
     void import_badMagicVersionOrFlags_isMalformed() throws Exception {
-        for (int[] edit : new int[][] {{0, 'X'}, {8, 2}, {9, 3}}) {
+        for (int[] edit : new int[][] {{0, 'X'}, {8, 0}, {8, 3}, {9, 3}}) {
             byte[] s = delta();
             s[edit[0]] = (byte) edit[1];
             rejected(s, Problem.MALFORMED);
         }
+    }
+
+    @Test
+    void import_version1Stream_stillImports_andPackingMakesTheStreamSmaller() throws Exception {
+        byte[] v1 = DeltaFixture.stream(source, base, next, null, 0);
+        byte[] v2 = delta();
+        assertEquals(1, v1[8]);
+        assertEquals(2, v2[8]);
+        assertEquals(-1, packedRecordAt(v1));
+        assertTrue(packedRecordAt(v2) > 0, "the fixture's text file is packed");
+        assertTrue(v2.length < v1.length - 10_000, v2.length + " vs " + v1.length);
+        importInto(target, v1, List.of());
+        assertEquals(next, target.refs().find("HEAD").orElseThrow());
+    }
+
+    @Test
+    void import_everyLevel_givesTheSameObjects() throws Exception {
+        byte[] v1 = DeltaFixture.stream(source, base, next, null, 0);
+        for (int level = 1; level <= 9; level++) {
+            InMemoryObjectStore t = DeltaFixture.copyOf(source, base);
+            DeltaReader.Checked c = DeltaReader.check(
+                    DeltaReader.Source.of(DeltaFixture.stream(source, base, next, null, level)), t, List.of());
+            c.apply(t, "HEAD", null);
+            assertEquals(DeltaFixture.reachable(source, next), DeltaFixture.reachable(t, next), "level " + level);
+            assertTrue(c.bytes() < v1.length, "level " + level);
+        }
+    }
+
+    @Test
+    void import_packedRecordInAVersion1Stream_isMalformed() throws Exception {
+        byte[] s = delta();
+        s[8] = 1;
+        DeltaException e = assertThrows(
+                DeltaException.class, () -> DeltaReader.check(DeltaReader.Source.of(s), target, List.of()));
+        assertEquals(Problem.MALFORMED, e.problem());
+        assertTrue(e.getMessage().contains("unknown record tag 4"), e.getMessage());
+    }
+
+    @Test
+    void import_packedRecordWhoseLengthsDisagreeWithItsData_isMalformed() throws Exception {
+        int at = packedRecordAt(delta());
+        int lengthAt = at + 1 + 1 + 32;
+        int length = ByteBuffer.wrap(delta()).getInt(lengthAt);
+        int zlength = ByteBuffer.wrap(delta()).getInt(lengthAt + 4);
+        int[][] edits = {
+            {lengthAt, length - 1}, // inflates to more
+            {lengthAt, length + 1}, // inflates to less
+            {lengthAt + 4, 0}, // no compressed bytes
+            {lengthAt + 4, length + 1}, // "compressed" bigger than the object
+            {lengthAt, zlength * DeltaStream.MAX_RATIO + 1}, // more than DEFLATE can inflate to
+        };
+        for (int[] edit : edits) {
+            byte[] s = delta();
+            ByteBuffer.wrap(s).putInt(edit[0], edit[1]);
+            rejected(s, Problem.MALFORMED);
+        }
+        byte[] s = delta();
+        s[lengthAt + 8] = (byte) 0xff; // the first block header: a reserved block type
+        rejected(s, Problem.MALFORMED);
+    }
+
+    /** Where the first packed record of a stream starts, or -1. */
+    private static int packedRecordAt(byte[] s) {
+        return recordAt(s, DeltaStream.TAG_PACKED);
+    }
+
+    /** Where the first record with {@code tag} starts, or -1. */
+    static int recordAt(byte[] s, int tag) {
+        ByteBuffer b = ByteBuffer.wrap(s);
+        int p = 8 + 2 + 32 * ((s[9] & DeltaStream.FLAG_BASE) != 0 ? 2 : 1);
+        while (s[p] != tag && s[p] != DeltaStream.TAG_END) {
+            int q = p + 1 + 1 + 32;
+            int length = b.getInt(q);
+            p = switch (s[p]) {
+                case DeltaStream.TAG_OBJECT -> q + 4 + length;
+                case DeltaStream.TAG_PACKED -> q + 8 + b.getInt(q + 4);
+                default -> { // a delta record
+                    int r = q + 4 + 1 + 32 * s[q + 4];
+                    yield r + 8 + b.getInt(r + 4);
+                }
+            };
+        }
+        return s[p] == tag ? p : -1;
+    }
+
+    @Test
+    void import_editedChunk_travelsAsADeltaRecordAgainstTheBase() throws Exception {
+        byte[] v1 = DeltaFixture.stream(source, base, next, null, 0);
+        byte[] v2 = delta();
+        assertTrue(recordAt(v2, DeltaStream.TAG_DELTA) > 0, "the chunk of /bin/tool with one bit changed");
+        assertTrue(v2.length < v1.length / 4, v2.length + " vs " + v1.length);
+        importInto(target, v2, List.of());
+        assertEquals(DeltaFixture.reachable(source, next), DeltaFixture.reachable(target, next));
+    }
+
+    @Test
+    void import_deltaRecordWhoseBaseChunkIsMissingOrWhoseLengthsAreWrong_isRejected() throws Exception {
+        int at = recordAt(delta(), DeltaStream.TAG_DELTA);
+        int nbaseAt = at + 1 + 1 + 32 + 4;
+        byte[] s = delta();
+        s[nbaseAt + 1] ^= 1; // the first base id
+        rejected(s, Problem.BASE_MISSING);
+        int lengthsAt = nbaseAt + 1 + 32 * delta()[nbaseAt];
+        int[][] edits = {
+            {nbaseAt - 4, 3 << 20}, // the chunk's length over a chunk's limit
+            {lengthsAt, 0}, // no operations
+            {lengthsAt + 4, 0}, // no compressed bytes
+            {lengthsAt, ByteBuffer.wrap(delta()).getInt(lengthsAt) + 1}, // inflates to fewer
+        };
+        for (int[] edit : edits) {
+            byte[] t = delta();
+            ByteBuffer.wrap(t).putInt(edit[0], edit[1]);
+            rejected(t, Problem.MALFORMED);
+        }
+        byte[] u = delta();
+        u[nbaseAt] = 0;
+        rejected(u, Problem.MALFORMED);
+        byte[] v = delta();
+        v[at + 1] = 3; // says it holds a tree node
+        rejected(v, Problem.MALFORMED);
     }
 
     @Test
@@ -93,8 +213,8 @@ final class DeltaReaderTest {
 
     @Test
     void import_flippedObjectByte_isHashMismatch() throws Exception {
-        byte[] s = delta();
-        s[s.length / 2] ^= 0x10; // inside the 120 KB file's data
+        byte[] s = DeltaFixture.stream(source, null, base, null);
+        s[s.length / 2] ^= 0x10; // inside the 120 KB file's data, stored as it is (random)
         rejected(s, Problem.HASH_MISMATCH);
     }
 

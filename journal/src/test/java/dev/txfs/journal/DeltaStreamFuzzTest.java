@@ -19,6 +19,8 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -28,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * re-sealed with a correct digest after an object was changed (so the object decoders and the
  * path, reference and reachability checks are reached, not only the digest). Every case must end
  * in a {@link DeltaException} with the store unchanged, or in an import after which the store
- * verifies clean; never another exception, never a case slower than 2 s.
+ * verifies clean; never another exception, never a case slower than 2 s. The corpus holds
+ * version-2 streams (with packed and delta records) and one version-1 stream.
  *
  * <p>CI runs {@code txfs.fuzz.cases} (default 2000) cases from seed {@code txfs.fuzz.seed}
  * (default 1). A long run: {@code mvn -o -pl journal test -Dtest=DeltaStreamFuzzTest
@@ -36,7 +39,11 @@ import org.junit.jupiter.api.Test;
  * {@code -Dtxfs.fuzz.writeCorpus=journal/src/test/resources/delta-corpus}.
  */
 final class DeltaStreamFuzzTest {
-    private static final String[] CORPUS = {"full-base.txfsdelta", "base-next.txfsdelta", "base-next-signed.txfsdelta"};
+    /** Version 2 (packed records) full, delta and signed delta, and the delta as version 1. */
+    private static final String[] CORPUS = {
+        "full-base.txfsdelta", "base-next.txfsdelta", "base-next-signed.txfsdelta", "base-next-v1.txfsdelta"
+    };
+
     private static InMemoryObjectStore source;
     private static ObjectId base;
     private static ObjectId next;
@@ -58,6 +65,7 @@ final class DeltaStreamFuzzTest {
             Files.write(dir.resolve(CORPUS[0]), DeltaFixture.stream(source, null, base, null));
             Files.write(dir.resolve(CORPUS[1]), DeltaFixture.stream(source, base, next, null));
             Files.write(dir.resolve(CORPUS[2]), DeltaFixture.stream(source, base, next, key));
+            Files.write(dir.resolve(CORPUS[3]), DeltaFixture.stream(source, base, next, null, 0));
             Files.deleteIfExists(dir.resolve(SIGNER));
             Ed25519.writePublic(key.publicKey(), dir.resolve(SIGNER), "signs " + CORPUS[2]);
         }
@@ -165,6 +173,35 @@ final class DeltaStreamFuzzTest {
         return b;
     }
 
+    private static void inflate(byte[] z, byte[] out) {
+        Inflater inflater = new Inflater(true);
+        try {
+            inflater.setInput(z);
+            inflater.inflate(out);
+        } catch (java.util.zip.DataFormatException e) {
+            throw new IllegalStateException("corpus stream does not inflate", e);
+        } finally {
+            inflater.end();
+        }
+    }
+
+    /** Raw DEFLATE of {@code o}, as the writer packs (even where it would not shrink). */
+    private static byte[] deflate(byte[] o) {
+        Deflater d = new Deflater(DeltaStream.DEFAULT_LEVEL, true);
+        try {
+            d.setInput(o);
+            d.finish();
+            ByteArrayOutputStream z = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            while (!d.finished()) {
+                z.write(buf, 0, d.deflate(buf));
+            }
+            return z.toByteArray();
+        } finally {
+            d.end();
+        }
+    }
+
     private static int position(int length, Random rnd) {
         return switch (rnd.nextInt(3)) {
             case 0 -> rnd.nextInt(Math.min(length, 200));
@@ -177,6 +214,8 @@ final class DeltaStreamFuzzTest {
      * Structure-aware: decodes the records, changes one object's bytes (a byte flipped, cut or
      * set, keeping its id honest), drops, duplicates or swaps records, and writes the stream again
      * with a correct count and digest (and no signature), so that the checks behind the digest run.
+     * In a version-2 stream each object is written packed or stored at random (delta records are
+     * written back whole, as packed or stored records; byte-level mutations reach them as they are).
      */
     private static byte[] reseal(byte[] s, Random rnd) throws IOException {
         ByteBuffer in = ByteBuffer.wrap(s);
@@ -186,11 +225,29 @@ final class DeltaStreamFuzzTest {
         byte[] headerIds = new byte[32 * ids];
         in.get(headerIds);
         List<byte[]> objects = new ArrayList<>();
-        while (in.get() == DeltaStream.TAG_OBJECT) {
+        for (int tag = in.get(); tag != DeltaStream.TAG_END; tag = in.get()) {
             in.get();
             in.position(in.position() + 32);
             byte[] raw = new byte[in.getInt()];
-            in.get(raw);
+            if (tag == DeltaStream.TAG_OBJECT) {
+                in.get(raw);
+            } else if (tag == DeltaStream.TAG_PACKED) {
+                byte[] z = new byte[in.getInt()];
+                in.get(z);
+                inflate(z, raw);
+            } else { // a delta record: its bases are in the fixture's store
+                ByteArrayOutputStream base = new ByteArrayOutputStream();
+                for (int k = in.get(); k > 0; k--) {
+                    byte[] id = new byte[32];
+                    in.get(id);
+                    base.write(source.get(ObjectId.fromBytes(id, 0)));
+                }
+                byte[] ops = new byte[in.getInt()];
+                byte[] z = new byte[in.getInt()];
+                in.get(z);
+                inflate(z, ops);
+                raw = ChunkDelta.apply(base.toByteArray(), ops, raw.length, "corpus");
+            }
             objects.add(raw);
         }
         if (!objects.isEmpty()) {
@@ -210,12 +267,22 @@ final class DeltaStreamFuzzTest {
         DataOutputStream out = new DataOutputStream(bytes);
         out.write(header);
         out.write(headerIds);
+        boolean packing = header[8] >= DeltaStream.VERSION;
         for (byte[] o : objects) {
-            out.writeByte(DeltaStream.TAG_OBJECT);
+            byte[] z = packing && rnd.nextBoolean() ? deflate(o) : null;
+            if (z != null && z.length > o.length) {
+                z = null; // the reader rejects a packed record longer than its object
+            }
+            out.writeByte(z == null ? DeltaStream.TAG_OBJECT : DeltaStream.TAG_PACKED);
             out.writeByte(o[0]);
             out.write(ObjectId.hash(o).toBytes());
             out.writeInt(o.length);
-            out.write(o);
+            if (z == null) {
+                out.write(o);
+            } else {
+                out.writeInt(z.length);
+                out.write(z);
+            }
         }
         out.writeByte(DeltaStream.TAG_END);
         out.writeLong(objects.size());

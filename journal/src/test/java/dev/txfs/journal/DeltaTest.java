@@ -44,7 +44,12 @@ final class DeltaTest {
         assertEquals(d.objects().size(), new HashSet<>(d.objects()).size(), "each object once");
         assertEquals(next, d.objects().get(0), "the target snapshot comes first");
         assertEquals(
-                List.of("M /bin/tool (FILE)", "M /etc/hosts (FILE)", "A /etc/new (FILE)", "D /share/doc/b (FILE)"),
+                List.of(
+                        "M /bin/tool (FILE)",
+                        "M /etc/hosts (FILE)",
+                        "A /etc/new (FILE)",
+                        "A /share/doc/README (FILE)",
+                        "D /share/doc/b (FILE)"),
                 d.changes().stream().map(Change::toString).toList());
     }
 
@@ -105,6 +110,28 @@ final class DeltaTest {
                 "delta for 4 bytes changed in a 10 MiB file: %d objects, %d new chunks, %d stream bytes%n",
                 d.objects().size(), chunks, bytes);
         assertTrue(chunks <= 2, "new chunks: " + chunks);
+        // the changed chunk and the Blob's list travel as operations against their old versions
+        assertTrue(bytes < 2048, "stream bytes: " + bytes);
+    }
+
+    @Test
+    void stream_ofAFileEditedInTwoPlaces_sendsDeltaRecordsEvenWhenChunkIndicesShift() throws Exception {
+        byte[] data = DeltaFixture.bytes(2 << 20, 5);
+        ObjectId r1 = new Editor(store, Editor.empty(store)).write("/f", data).flush();
+        ObjectId s1 = DeltaFixture.snapshot(store, r1, List.of(), "v1");
+        byte[] edited = new byte[data.length + 150_000];
+        System.arraycopy(data, 0, edited, 0, 300_000); // 150,000 new bytes at 300,000: ~2 more chunks
+        System.arraycopy(DeltaFixture.bytes(150_000, 6), 0, edited, 300_000, 150_000);
+        System.arraycopy(data, 300_000, edited, 450_000, data.length - 300_000);
+        edited[1_500_000] ^= 1; // and one bit, past the shift
+        ObjectId r2 =
+                new Editor(store, r1).at(Editor.T0 + 1).write("/f", edited).flush();
+        ObjectId s2 = DeltaFixture.snapshot(store, r2, List.of(s1), "v2");
+        long bytes = DeltaFixture.stream(store, s1, s2, null).length;
+        long plain = DeltaFixture.stream(store, s1, s2, null, 0).length;
+        System.out.printf(
+                "delta for 150,000 bytes inserted and one bit flipped: %d stream bytes (%d plain)%n", bytes, plain);
+        assertTrue(bytes < 150_000 + 8_192, "stream bytes: " + bytes + ", plain " + plain);
     }
 
     @Test

@@ -37,8 +37,19 @@ final class ExportCommand extends BaseCommand {
     @Option(names = "--sign", paramLabel = "KEYFILE", description = "Sign with this secret key (txfs key generate).")
     Path signKey;
 
+    @Option(
+            names = "--level",
+            paramLabel = "N",
+            description = "DEFLATE level for the objects, 1 (fastest) to 9 (smallest); 0 stores them as they are,"
+                    + " in a version-1 stream that txfs builds before stream version 2 can read"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int level = DeltaStream.DEFAULT_LEVEL;
+
     @Override
     public Integer call() throws IOException {
+        if (level < 0 || level > 9) {
+            throw new ToolException(ExitCode.USAGE, "--level must be 0 to 9, got " + level);
+        }
         Ed25519.Secret key = signKey == null ? null : Ed25519.readSecret(signKey);
         int dots = range.indexOf("..");
         if (dots >= 0 && (dots == 0 || dots + 2 == range.length())) {
@@ -51,19 +62,20 @@ final class ExportCommand extends BaseCommand {
             Path tmp = output.toAbsolutePath().resolveSibling("." + output.getFileName() + ".tmp");
             DeltaStream.Written w;
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
-                w = DeltaStream.write(store, delta, out, key);
+                w = DeltaStream.write(store, delta, out, key, level);
             } catch (IOException | RuntimeException e) {
                 Files.deleteIfExists(tmp);
                 throw e;
             }
             Files.move(tmp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             out().printf(
-                            "exported %s%s: %d objects, %d bytes, %d changed paths%s%n",
+                            "exported %s%s: %d objects, %d bytes, %d changed paths, %d chunks%s%n",
                             from == null ? "" : from.shortHex() + "..",
                             to.shortHex(),
                             w.objects(),
                             w.bytes(),
                             delta.changes().size(),
+                            w.chunks(),
                             key == null
                                     ? ""
                                     : ", signed by key " + key.publicKey().id().shortHex());
