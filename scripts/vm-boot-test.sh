@@ -1,24 +1,54 @@
 #!/usr/bin/env bash
 # vm-boot-test.sh: boots a virtual machine into txfs snapshots and checks which one came up.
 #
-#   scripts/vm-boot-test.sh [WORKDIR]      (as root; default WORKDIR: target/vm-boot below the repo)
+#   scripts/vm-boot-test.sh [--initramfs initramfs-tools|dracut|hand] [WORKDIR]
+#       (as root; default: --initramfs initramfs-tools, WORKDIR target/vm-boot below the repo)
 #
-# A Debian kernel (the package behind linux-image-amd64, fetched with apt-get download and
-# unpacked with dpkg -x, not installed), qemu-system-x86_64 under software emulation (-accel tcg:
-# KVM does not work on these machines), and an initramfs made here of busybox, the kernel modules
-# a FUSE root on a virtio disk needs, the jlink'd runtime (scripts/build-boot-runtime.sh), the txfs
-# jar and launcher, and the boot library mount-tool/src/main/boot/lib/txfs-boot.sh. Its /init is
-# initramfs-tools' own (/init, scripts/functions, scripts/local from Debian's initramfs-tools-core,
-# run-init from klibc-utils), running this repository's init-top/txfs and scripts/txfs, as
-# mkinitramfs would lay them out; TXFS_VM_INIT=minimal uses a small /init calling the library
-# directly instead. The store is on a virtio disk
-# (ext4, directory /txfs) holding two snapshots, A and B, of a tiny busybox system whose /sbin/init
-# prints its marker file and powers off. Three boots: txfs.root=A, txfs.root=B (by prefix), and a
-# bogus value, which must come up on boot/last-good (B) with the reason on the console.
-# Prints each boot's duration; exits non-zero on the first wrong result. Installs qemu-system-x86,
-# cpio and e2fsprogs with apt-get where missing; fetches the kernel, busybox-static,
-# initramfs-tools-core, klibc-utils and libklibc with apt-get download (unpacked, not installed).
+# qemu-system-x86_64 under software emulation (-accel tcg: KVM does not work on these machines),
+# a Debian kernel, and an initramfs with txfs in it. The store is on a virtio disk (ext4, directory
+# /txfs) holding two snapshots, A and B, of a tiny busybox system whose /sbin/init prints its
+# marker file and /run/txfs/booted and powers off. Three boots: txfs.root=A, txfs.root=B (by
+# prefix), and a bogus value, which must come up on boot/last-good (B) with the reason on the
+# console. Prints each boot's duration; exits non-zero on the first wrong result.
+#
+# How the initramfs is made (--initramfs):
+#   initramfs-tools  (default) the real mkinitramfs: a Debian bookworm chroot (debootstrap
+#                    --variant=minbase from the mirror in apt's sources, kept in WORKDIR/base and
+#                    WORKDIR/chroot-initramfs-tools, so re-runs skip it) with linux-image-amd64,
+#                    initramfs-tools, busybox and udev installed; txfs put in with
+#                    `txfs boot install --root CHROOT` and the jlink runtime
+#                    (scripts/build-boot-runtime.sh) at CHROOT/usr/lib/txfs/runtime; then
+#                    `update-initramfs -u` inside the chroot runs our hook. MODULES=list (virtio_pci,
+#                    virtio_blk, ext4; the hook adds fuse and loop) instead of Debian's "most".
+#   dracut           the same with dracut instead of initramfs-tools (WORKDIR/chroot-dracut; the
+#                    two conflict as Debian packages): module 90txfs, enabled by the
+#                    dracut.conf.d entry `txfs boot install` writes; `dracut -f` inside the chroot.
+#   hand             the earlier hand-built image: busybox, initramfs-tools' own /init and scripts
+#                    (from initramfs-tools-core, unpacked, not installed), our init-top/txfs and
+#                    scripts/txfs laid out as mkinitramfs would, the kernel from linux-image-amd64
+#                    unpacked with dpkg -x. TXFS_VM_INIT=minimal uses a small /init calling the
+#                    library directly instead.
+# The image is checked for txfs's files (lsinitramfs / lsinitrd) before it boots. The kernel is the
+# chroot's (hand: the unpacked package's). Installs qemu-system-x86, cpio, e2fsprogs and
+# debootstrap with apt-get where missing. Not part of scripts/test.sh (minutes, not seconds).
+#
+# Measured (2 cores shared with other work, load around 8-10): see docs/ARCHITECTURE.md, "Boot".
 set -euo pipefail
+
+mode=initramfs-tools
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --initramfs) mode="${2:?--initramfs needs initramfs-tools, dracut or hand}"; shift 2 ;;
+        --initramfs=*) mode="${1#*=}"; shift ;;
+        -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -*) echo "vm-boot-test: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) break ;;
+    esac
+done
+case "$mode" in
+    initramfs-tools | dracut | hand) ;;
+    *) echo "vm-boot-test: --initramfs $mode: say initramfs-tools, dracut or hand" >&2; exit 2 ;;
+esac
 
 repo="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${1:-$repo/target/vm-boot}"
@@ -27,39 +57,36 @@ work="$(cd "$work" && pwd)"
 txfs="$repo/bin/txfs"
 lib="$repo/mount-tool/src/main/boot/lib/txfs-boot.sh"
 launcher="$repo/mount-tool/src/main/boot/bin/txfs"
-timeout_s="${TXFS_VM_TIMEOUT:-240}"
+timeout_s="${TXFS_VM_TIMEOUT:-300}"
 
 say() { echo "vm-boot-test: $*" >&2; }
 die() { say "$*"; exit 1; }
+now() { date +%s.%N; }
+since() { awk "BEGIN { printf \"%.1f\", $(now) - $1 }"; }
 
-[ "$(id -u)" -eq 0 ] || die "needs root (loop mounts, apt-get)"
+[ "$(id -u)" -eq 0 ] || die "needs root (loop mounts, chroot, apt-get)"
 
 # ---- tools and packages ------------------------------------------------------------------------
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+[ "$mode" = hand ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-debs="$work/debs"
-mkdir -p "$debs"
-kpkg="$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)"
-[ -n "$kpkg" ] || die "cannot tell which package linux-image-amd64 depends on (apt-get update?)"
-kver="${kpkg#linux-image-}"
-if [ ! -f "$work/kernel/boot/vmlinuz-$kver" ] || [ ! -f "$work/itools/usr/share/initramfs-tools/init" ]; then
-    (cd "$debs" && apt-get download "$kpkg" busybox-static initramfs-tools-core klibc-utils libklibc >/dev/null 2>&1) \
-        || die "apt-get download $kpkg busybox-static initramfs-tools-core klibc-utils libklibc failed"
-    rm -rf "$work/kernel" "$work/busybox" "$work/itools"
-    dpkg -x "$debs/${kpkg}_"*.deb "$work/kernel"
-    dpkg -x "$debs/busybox-static_"*.deb "$work/busybox"
-    for p in initramfs-tools-core klibc-utils libklibc; do dpkg -x "$debs/${p}_"*.deb "$work/itools"; done
-fi
-vmlinuz="$work/kernel/boot/vmlinuz-$kver"
+busybox_deb() { # the static busybox for the tiny system in the snapshots (and the hand-built image)
+    if [ ! -x "$work/busybox/bin/busybox" ]; then
+        mkdir -p "$work/debs"
+        (cd "$work/debs" && apt-get download busybox-static >/dev/null 2>&1) || die "apt-get download busybox-static failed"
+        rm -rf "$work/busybox"
+        dpkg -x "$work/debs/busybox-static_"*.deb "$work/busybox"
+    fi
+}
+busybox_deb
 busybox="$work/busybox/bin/busybox"
-[ -f "$vmlinuz" ] && [ -x "$busybox" ] || die "kernel or busybox missing under $work"
 
 # ---- txfs: the jar and the runtime ---------------------------------------------------------------
 "$txfs" --version >/dev/null # builds the jar if needed
@@ -69,7 +96,107 @@ if [ ! -x "$rt/bin/java" ] || [ "$jar" -nt "$rt/release" ]; then
     "$repo/scripts/build-boot-runtime.sh" "$rt" >&2
 fi
 
-# ---- the initramfs -------------------------------------------------------------------------------
+# ---- the chroots: a minimal Debian with the kernel and the initramfs tool --------------------------
+# chroot_run DIR CMD...: CMD inside DIR, with /proc, /sys and /dev, in a mount namespace of its own
+# (nothing stays mounted when it ends, even on failure)
+chroot_run() {
+    unshare -m --propagation private -- sh -c '
+        d=$1; shift
+        mount -t proc proc "$d/proc" && mount -t sysfs sysfs "$d/sys" && mount --rbind /dev "$d/dev" || exit 1
+        exec chroot "$d" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+            DEBIAN_FRONTEND=noninteractive "$@"' sh "$@"
+}
+mirror() { # the Debian mirror apt uses here (deb822 or one-line sources)
+    local m
+    m="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *\(http[^ ]*\/debian\)\/\{0,1\}$/\1/p' | head -n1)"
+    [ -n "$m" ] || m="$(cat /etc/apt/sources.list 2>/dev/null | sed -n 's/^deb \(http[^ ]*\/debian\)\/\{0,1\} .*/\1/p' | head -n1)"
+    echo "${m:-http://deb.debian.org/debian}"
+}
+base_chroot() {
+    [ -f "$work/base/.txfs-done" ] && return 0
+    local t0
+    t0=$(now)
+    say "debootstrap --variant=minbase bookworm $(mirror) (once; kept in $work/base)"
+    rm -rf "$work/base.tmp"
+    debootstrap --variant=minbase bookworm "$work/base.tmp" "$(mirror)" >"$work/debootstrap.log" 2>&1 \
+        || { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed (log: $work/debootstrap.log)"; }
+    touch "$work/base.tmp/.txfs-done"
+    rm -rf "$work/base"
+    mv "$work/base.tmp" "$work/base"
+    say "debootstrap: $(since "$t0") s"
+}
+# tool_chroot NAME PACKAGES...: WORKDIR/chroot-NAME, a copy of the base with PACKAGES installed
+tool_chroot() {
+    local name="$1" c="$work/chroot-$1" t0
+    shift
+    [ "$(cat "$c/.txfs-done" 2>/dev/null)" = "$*" ] && return 0 # made before, with these packages
+    base_chroot
+    t0=$(now)
+    say "chroot $name: installing $*"
+    rm -rf "$c"
+    cp -a "$work/base" "$c"
+    rm -f "$c/.txfs-done"
+    printf '#!/bin/sh\nexit 101\n' >"$c/usr/sbin/policy-rc.d" # start no services in the chroot
+    chmod +x "$c/usr/sbin/policy-rc.d"
+    # a small image, for the VM's hardware: only the modules listed (here and by our hook)
+    mkdir -p "$c/etc/initramfs-tools/conf.d" "$c/etc/dracut.conf.d"
+    echo "MODULES=list" >"$c/etc/initramfs-tools/conf.d/txfs-vm"
+    # (no init system in the chroot, so no poweroff, reboot, halt: dracut's shutdown module, which
+    # only serves systemd's return to the initramfs at shutdown, would fail on them)
+    printf '%s\n' 'hostonly="no"' 'add_drivers+=" virtio_pci virtio_blk ext4 "' 'omit_dracutmodules+=" shutdown "' \
+        >"$c/etc/dracut.conf.d/10-txfs-vm.conf"
+    { chroot_run "$c" apt-get update -qq && chroot_run "$c" apt-get install -y -qq --no-install-recommends "$@"; } \
+        >"$work/chroot-$name.log" 2>&1 || { tail -n 20 "$work/chroot-$name.log" >&2; die "chroot $name: apt-get failed (log: $work/chroot-$name.log)"; }
+    printf '%s\n' virtio_pci virtio_blk ext4 >>"$c/etc/initramfs-tools/modules" 2>/dev/null || true
+    chroot_run "$c" apt-get clean
+    echo "$*" >"$c/.txfs-done"
+    say "chroot $name: $(since "$t0") s"
+}
+# put_txfs CHROOT: txfs's boot integration into CHROOT, as on a real system: `txfs boot install
+# --root` and the runtime where it expects it
+put_txfs() {
+    local c="$1"
+    rm -rf "$c/usr/lib/txfs/runtime"
+    mkdir -p "$c/usr/lib/txfs"
+    cp -a "$rt" "$c/usr/lib/txfs/runtime"
+    "$txfs" boot install --root "$c" >/dev/null
+}
+kernel_of() { # CHROOT: the version of the kernel installed there
+    local k
+    k="$(ls "$1/lib/modules" | sort -V | tail -n1)"
+    [ -n "$k" ] && [ -f "$1/boot/vmlinuz-$k" ] || die "no kernel in $1"
+    echo "$k"
+}
+# image_has LISTING PATHS...: each path is in the listing (a file of paths, one a line), whole or as
+# its end (modules under lib/ or usr/lib/, dracut's hooks under /lib or /var/lib)
+image_has() {
+    local l="$1" p missing=()
+    shift
+    for p in "$@"; do grep -qE "(^|/)$(printf '%s' "$p" | sed 's/[.[\*^$]/\\&/g')\$" "$l" || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] || die "the initramfs lacks ${missing[*]} (listing: $l)"
+}
+# the files of txfs every image must hold, and libz.so.1, which the runtime needs from the system
+# (missing it, java cannot start: how the first mkinitramfs image failed)
+txfs_files=(usr/lib/txfs/runtime/bin/java usr/lib/txfs/runtime/lib/modules usr/lib/txfs/txfs.jar
+    usr/lib/txfs/bin/txfs usr/lib/txfs/boot/txfs-boot.sh usr/lib/txfs/native/libjffi-1.2.so usr/lib/txfs/native/liblmdb.so
+    libz.so.1)
+
+# hand_initramfs: the hand-built image (--initramfs hand): sets kver, vmlinuz, initrd
+hand_initramfs() {
+debs="$work/debs"
+mkdir -p "$debs"
+kpkg="$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)"
+[ -n "$kpkg" ] || die "cannot tell which package linux-image-amd64 depends on (apt-get update?)"
+kver="${kpkg#linux-image-}"
+if [ ! -f "$work/kernel/boot/vmlinuz-$kver" ] || [ ! -f "$work/itools/usr/share/initramfs-tools/init" ]; then
+    (cd "$debs" && apt-get download "$kpkg" initramfs-tools-core klibc-utils libklibc >/dev/null 2>&1) \
+        || die "apt-get download $kpkg initramfs-tools-core klibc-utils libklibc failed"
+    rm -rf "$work/kernel" "$work/itools"
+    dpkg -x "$debs/${kpkg}_"*.deb "$work/kernel"
+    for p in initramfs-tools-core klibc-utils libklibc; do dpkg -x "$debs/${p}_"*.deb "$work/itools"; done
+fi
+vmlinuz="$work/kernel/boot/vmlinuz-$kver"
+[ -f "$vmlinuz" ] || die "kernel missing under $work"
 ird="$work/initramfs"
 rm -rf "$ird"
 mkdir -p "$ird"/{bin,sbin,dev,proc,sys,run,tmp,root,etc,usr/lib/txfs/bin,usr/lib/txfs/boot,usr/lib/txfs/native}
@@ -159,8 +286,54 @@ exec switch_root /root /sbin/init
 INIT
 fi
 chmod +x "$ird/init"
-(cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
-say "initramfs $(du -h "$work/initrd.gz" | cut -f1) (runtime $(du -sh "$rt" | cut -f1))"
+initrd="$work/initrd.gz"
+(cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
+
+}
+
+extra_args=""
+case "$mode" in
+    initramfs-tools)
+        tool_chroot initramfs-tools linux-image-amd64 initramfs-tools busybox udev zstd
+        c="$work/chroot-initramfs-tools"
+        put_txfs "$c"
+        kver="$(kernel_of "$c")"
+        t0=$(now)
+        chroot_run "$c" update-initramfs -u -k "$kver" >"$work/mkinitramfs.log" 2>&1 \
+            || { cat "$work/mkinitramfs.log" >&2; die "update-initramfs failed"; }
+        say "update-initramfs -u -k $kver: $(since "$t0") s"
+        grep -i txfs "$work/mkinitramfs.log" >&2 || true
+        vmlinuz="$c/boot/vmlinuz-$kver"
+        initrd="$c/boot/initrd.img-$kver"
+        chroot_run "$c" lsinitramfs "/boot/initrd.img-$kver" | sed 's:^\./::' >"$work/initrd.list"
+        image_has "$work/initrd.list" "${txfs_files[@]}" scripts/txfs scripts/init-top/txfs \
+            "modules/$kver/kernel/fs/fuse/fuse.ko" bin/busybox
+        ;;
+    dracut)
+        tool_chroot dracut linux-image-amd64 dracut busybox udev zstd
+        c="$work/chroot-dracut"
+        put_txfs "$c"
+        kver="$(kernel_of "$c")"
+        t0=$(now)
+        chroot_run "$c" dracut -f --kver "$kver" "/boot/initrd.img-$kver" >"$work/dracut.log" 2>&1 \
+            || { cat "$work/dracut.log" >&2; die "dracut failed"; }
+        say "dracut -f --kver $kver: $(since "$t0") s"
+        grep -i txfs "$work/dracut.log" >&2 || true
+        vmlinuz="$c/boot/vmlinuz-$kver"
+        initrd="$c/boot/initrd.img-$kver"
+        chroot_run "$c" lsinitrd "/boot/initrd.img-$kver" >"$work/lsinitrd.txt" 2>&1 || true
+        awk '/^[-dlcbps][-rwxsStT]{9} / { print $9 }' "$work/lsinitrd.txt" | sed 's:^\./::' >"$work/initrd.list"
+        grep -q '^txfs$' "$work/lsinitrd.txt" || grep -qw 'txfs' <(sed -n '/dracut modules:/,/^=/p' "$work/lsinitrd.txt") \
+            || die "lsinitrd does not list the dracut module txfs ($work/lsinitrd.txt)"
+        image_has "$work/initrd.list" "${txfs_files[@]}" \
+            hooks/cmdline/90-txfs-cmdline.sh hooks/mount/90-txfs-mount.sh
+        extra_args="rd.shell=0"
+        ;;
+    hand)
+        hand_initramfs
+        ;;
+esac
+say "initramfs ($mode) $(du -h "$initrd" | cut -f1) ($(stat -c %s "$initrd") bytes; runtime $(du -sh "$rt" | cut -f1)), kernel $kver"
 
 # ---- the store disk: snapshots A and B of a tiny system ------------------------------------------
 disk="$work/disk.img"
@@ -198,12 +371,12 @@ say "snapshots: A $a, B $b"
 
 # ---- the boots -----------------------------------------------------------------------------------
 boot() { # NAME ROOTARG EXPECTED_MARKER [EXPECTED_CONSOLE_TEXT]
-    local name="$1" root="$2" want="$3" text="${4:-}" log="$work/console-$1.log" t0 t1
+    local name="$1" root="$2" want="$3" text="${4:-}" log="$work/console-$mode-$1.log" t0 t1
     t0=$(date +%s.%N)
     timeout "$timeout_s" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -no-reboot -display none \
-        -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
+        -kernel "$vmlinuz" -initrd "$initrd" \
         -drive "file=$disk,format=raw,if=virtio" \
-        -append "console=ttyS0 panic=-1 quiet txfs.store=/dev/vda:/txfs $root" \
+        -append "console=ttyS0 panic=-1 quiet $extra_args txfs.store=/dev/vda:/txfs $root" \
         -serial "file:$log" -monitor none || true
     t1=$(date +%s.%N)
     local secs
@@ -225,4 +398,4 @@ boot a "txfs.root=$a" "snapshot A"
 boot b "txfs.root=${b:0:10}" "snapshot B"
 boot bogus "txfs.root=nonesuch" "snapshot B" \
     "txfs: boot: txfs.root=nonesuch names no ref, tag or snapshot: falling back to boot/last-good ${b:0:12}"
-say "all boots came up on the right snapshot"
+say "all boots ($mode) came up on the right snapshot"
