@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vm-boot-test.sh: boots a virtual machine into txfs snapshots and checks which one came up.
 #
-#   scripts/vm-boot-test.sh [--initramfs initramfs-tools|dracut|hand] [WORKDIR]
+#   scripts/vm-boot-test.sh [--initramfs initramfs-tools|dracut|hand] [--systemd] [WORKDIR]
 #       (as root; default: --initramfs initramfs-tools, WORKDIR target/vm-boot below the repo)
 #
 # qemu-system-x86_64 under software emulation (-accel tcg: KVM does not work on these machines),
@@ -28,6 +28,13 @@
 #                    scripts/txfs laid out as mkinitramfs would, the kernel from linux-image-amd64
 #                    unpacked with dpkg -x. TXFS_VM_INIT=minimal uses a small /init calling the
 #                    library directly instead.
+# --systemd adds a fourth boot: the root is a debootstrap'd Debian with systemd-sysv (WORKDIR/
+# chroot-systemd) and txfs installed in it (`txfs boot install --root`, so txfs-mark-good.service is
+# enabled), on a second store whose boot/last-good is the tiny A and whose boot/default is that
+# Debian with 2 tries (`txfs boot set-default --tries 2`). No txfs.root: the boot uses a try;
+# systemd runs as PID 1 on the txfs root, reaches default.target, and the unit marks the boot good;
+# a check unit after it prints the marker and `txfs boot list` and powers off. After the VM: the
+# store must say boot/last-good is the Debian and no tries are counted any more.
 # The image is checked for txfs's files (lsinitramfs / lsinitrd) before it boots. The kernel is the
 # chroot's (hand: the unpacked package's). Installs qemu-system-x86, cpio, e2fsprogs and
 # debootstrap with apt-get where missing. Not part of scripts/test.sh (minutes, not seconds).
@@ -36,8 +43,10 @@
 set -euo pipefail
 
 mode=initramfs-tools
+systemd=0
 while [ $# -gt 0 ]; do
     case "$1" in
+        --systemd) systemd=1; shift ;;
         --initramfs) mode="${2:?--initramfs needs initramfs-tools, dracut or hand}"; shift 2 ;;
         --initramfs=*) mode="${1#*=}"; shift ;;
         -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
@@ -157,8 +166,8 @@ tool_chroot() {
 put_txfs() {
     local c="$1"
     rm -rf "$c/usr/lib/txfs/runtime"
-    mkdir -p "$c/usr/lib/txfs"
-    cp -a "$rt" "$c/usr/lib/txfs/runtime"
+    mkdir -p "$c/usr/lib/txfs/runtime"
+    cp -a "$rt/." "$c/usr/lib/txfs/runtime/"
     "$txfs" boot install --root "$c" >/dev/null
 }
 kernel_of() { # CHROOT: the version of the kernel installed there
@@ -322,8 +331,10 @@ case "$mode" in
         vmlinuz="$c/boot/vmlinuz-$kver"
         initrd="$c/boot/initrd.img-$kver"
         chroot_run "$c" lsinitrd "/boot/initrd.img-$kver" >"$work/lsinitrd.txt" 2>&1 || true
-        awk '/^[-dlcbps][-rwxsStT]{9} / { print $9 }' "$work/lsinitrd.txt" | sed 's:^\./::' >"$work/initrd.list"
-        grep -q '^txfs$' "$work/lsinitrd.txt" || grep -qw 'txfs' <(sed -n '/dracut modules:/,/^=/p' "$work/lsinitrd.txt") \
+        # its `ls -l` lines: the name after 8 fields (9 for devices: "5,   1"), without " -> target"
+        sed -nE '/^[-dlcbps][-rwxsStT]{9} /{s/^(\S+\s+){4}(\S+,\s+)?(\S+\s+){4}//;s/ -> .*$//;p}' \
+            "$work/lsinitrd.txt" >"$work/initrd.list"
+        sed -n '/^dracut modules:/,/^===/p' "$work/lsinitrd.txt" | grep -qx txfs \
             || die "lsinitrd does not list the dracut module txfs ($work/lsinitrd.txt)"
         image_has "$work/initrd.list" "${txfs_files[@]}" \
             hooks/cmdline/90-txfs-cmdline.sh hooks/mount/90-txfs-mount.sh
@@ -333,7 +344,7 @@ case "$mode" in
         hand_initramfs
         ;;
 esac
-say "initramfs ($mode) $(du -h "$initrd" | cut -f1) ($(stat -c %s "$initrd") bytes; runtime $(du -sh "$rt" | cut -f1)), kernel $kver"
+say "initramfs ($mode) $(du -h "$initrd" | cut -f1) ($(stat -c %s "$initrd") bytes; runtime $(du -shL "$rt" | cut -f1)), kernel $kver"
 
 # ---- the store disk: snapshots A and B of a tiny system ------------------------------------------
 disk="$work/disk.img"
@@ -375,7 +386,7 @@ boot() { # NAME ROOTARG EXPECTED_MARKER [EXPECTED_CONSOLE_TEXT]
     t0=$(date +%s.%N)
     timeout "$timeout_s" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -no-reboot -display none \
         -kernel "$vmlinuz" -initrd "$initrd" \
-        -drive "file=$disk,format=raw,if=virtio" \
+        -drive "file=${bootdisk:-$disk},format=raw,if=virtio" \
         -append "console=ttyS0 panic=-1 quiet $extra_args txfs.store=/dev/vda:/txfs $root" \
         -serial "file:$log" -monitor none || true
     t1=$(date +%s.%N)
@@ -399,3 +410,69 @@ boot b "txfs.root=${b:0:10}" "snapshot B"
 boot bogus "txfs.root=nonesuch" "snapshot B" \
     "txfs: boot: txfs.root=nonesuch names no ref, tag or snapshot: falling back to boot/last-good ${b:0:12}"
 say "all boots ($mode) came up on the right snapshot"
+
+# ---- --systemd: a Debian with systemd as the snapshot; the mark-good unit --------------------------
+if [ "$systemd" = 1 ]; then
+    [ "$mode" != hand ] || die "--systemd needs an image made by initramfs-tools or dracut"
+    tool_chroot systemd systemd-sysv
+    r="$work/chroot-systemd"
+    put_txfs "$r"
+    echo "snapshot systemd" >"$r/marker"
+    mkdir -p "$r/usr/local/sbin"
+    cat >"$r/usr/local/sbin/txfs-vm-check" <<'CHECK'
+#!/bin/sh
+# the VM test's check, after txfs-mark-good.service: what the unit did, what the store says; power off
+. /run/txfs/booted
+echo "TXFS-VM-MARKER: $(cat /marker) at $(cut -d' ' -f1 /proc/uptime) s (pid 1: $(cat /proc/1/comm))"
+echo "TXFS-VM-MARKGOOD: $(systemctl show -p Result -p ExecMainStatus txfs-mark-good.service | tr '\n' ' ')"
+/usr/lib/txfs/bin/txfs --store "$store" boot list 2>&1 | sed 's/^/TXFS-VM-LIST: /'
+systemctl --failed --no-legend 2>&1 | sed 's/^/TXFS-VM-FAILED-UNIT: /'
+sync
+CHECK
+    chmod +x "$r/usr/local/sbin/txfs-vm-check"
+    cat >"$r/etc/systemd/system/txfs-vm-check.service" <<'UNIT'
+[Unit]
+Description=txfs VM test: report and power off
+After=txfs-mark-good.service default.target
+[Service]
+Type=oneshot
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+ExecStart=/usr/local/sbin/txfs-vm-check
+ExecStartPost=/bin/systemctl --no-block poweroff
+[Install]
+WantedBy=default.target
+UNIT
+    ln -sf ../txfs-vm-check.service "$r/etc/systemd/system/default.target.wants/txfs-vm-check.service"
+    bootdisk="$work/disk-systemd.img"
+    rm -f "$bootdisk"
+    truncate -s 1G "$bootdisk"
+    mkfs.ext4 -q -F "$bootdisk"
+    t0=$(now)
+    # the store: A (the tiny system) as last-good, the Debian as the default under assessment
+    ids="$(unshare -m --propagation private bash -c '
+        set -e; t=$1 w=$2 r=$3 img=$4; mkdir -p "$w/img"; mount -o loop "$img" "$w/img"; trap "umount $w/img" EXIT
+        s=$w/img/txfs
+        $t --store "$s" init >/dev/null
+        a=$($t --store "$s" snapshot --from-dir "$w/sys-A" -m A)
+        d=$($t --store "$s" snapshot --from-dir "$r" -m "Debian with systemd")
+        $t --store "$s" boot mark-good "$a" >/dev/null
+        $t --store "$s" boot set-default "$d" --tries 2 >/dev/null
+        echo "$a $d"' bash "$txfs" "$work" "$r" "$bootdisk")"
+    a="${ids% *}"
+    d="${ids#* }"
+    say "store with the Debian ($(du -sh --exclude=proc --exclude=sys --exclude=dev "$r" | cut -f1)) as snapshot $d: $(since "$t0") s"
+    boot systemd "" "snapshot systemd"
+    # what the unit left in the store
+    list="$(unshare -m --propagation private bash -c '
+        set -e; t=$1 w=$2 img=$3; mkdir -p "$w/img"; mount -o loop "$img" "$w/img"; trap "umount $w/img" EXIT
+        $t --store "$w/img/txfs" boot list' bash "$txfs" "$work" "$bootdisk")"
+    echo "$list" | sed 's/^/    after: /' >&2
+    echo "$list" | grep -qE "^boot/last-good +$d" || die "boot/last-good is not the Debian $d after the boot"
+    if echo "$list" | grep -q 'tries left'; then die "the store still counts tries after the boot was marked good"; fi
+    mg="$(tr -d '\r' <"$work/console-$mode-systemd.log" | grep 'TXFS-VM-MARKGOOD:' || true)"
+    case "$mg" in *Result=success*) ;; *) false ;; esac && case "$mg" in *ExecMainStatus=0*) ;; *) false ;; esac \
+        || die "txfs-mark-good.service did not succeed (console: $work/console-$mode-systemd.log)"
+    say "systemd boot: txfs-mark-good.service marked $d good"
+fi
