@@ -143,7 +143,8 @@ tool_chroot() {
     t0=$(now)
     say "chroot $name: installing $*"
     rm -rf "$c"
-    cp -a "$work/base" "$c"
+    mkdir -p "$c"
+    cp -a "$work/base/." "$c/"
     rm -f "$c/.txfs-done"
     printf '#!/bin/sh\nexit 101\n' >"$c/usr/sbin/policy-rc.d" # start no services in the chroot
     chmod +x "$c/usr/sbin/policy-rc.d"
@@ -181,14 +182,17 @@ kernel_of() { # CHROOT: the version of the kernel installed there
 image_has() {
     local l="$1" p missing=()
     shift
-    for p in "$@"; do grep -qE "(^|/)$(printf '%s' "$p" | sed 's/[.[\*^$]/\\&/g')\$" "$l" || missing+=("$p"); done
+    for p in "$@"; do
+        awk -v p="$p" '$0 == p || substr($0, length($0) - length(p)) == "/" p { f = 1 } END { exit !f }' "$l" \
+            || missing+=("$p")
+    done
     [ ${#missing[@]} -eq 0 ] || die "the initramfs lacks ${missing[*]} (listing: $l)"
 }
-# the files of txfs every image must hold, and libz.so.1, which the runtime needs from the system
-# (missing it, java cannot start: how the first mkinitramfs image failed)
+# the files of txfs every image must hold, and libz.so.1 and libstdc++.so.6, which the runtime needs
+# from the system (missing them, java cannot start: how the first mkinitramfs and dracut images failed)
 txfs_files=(usr/lib/txfs/runtime/bin/java usr/lib/txfs/runtime/lib/modules usr/lib/txfs/txfs.jar
     usr/lib/txfs/bin/txfs usr/lib/txfs/boot/txfs-boot.sh usr/lib/txfs/native/libjffi-1.2.so usr/lib/txfs/native/liblmdb.so
-    libz.so.1)
+    libz.so.1 libstdc++.so.6)
 
 # hand_initramfs: the hand-built image (--initramfs hand): sets kver, vmlinuz, initrd
 hand_initramfs() {
@@ -414,7 +418,7 @@ say "all boots ($mode) came up on the right snapshot"
 # ---- --systemd: a Debian with systemd as the snapshot; the mark-good unit --------------------------
 if [ "$systemd" = 1 ]; then
     [ "$mode" != hand ] || die "--systemd needs an image made by initramfs-tools or dracut"
-    tool_chroot systemd systemd-sysv
+    tool_chroot systemd systemd-sysv udev # (without udev, no device units: a 90 s wait for ttyS0)
     r="$work/chroot-systemd"
     put_txfs "$r"
     echo "snapshot systemd" >"$r/marker"
@@ -440,7 +444,8 @@ StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/ttyS0
 ExecStart=/usr/local/sbin/txfs-vm-check
-ExecStartPost=/bin/systemctl --no-block poweroff
+# (start poweroff.target, not `systemctl poweroff`, which asks logind over D-Bus: none here)
+ExecStartPost=/bin/systemctl --no-block start poweroff.target
 [Install]
 WantedBy=default.target
 UNIT
@@ -462,7 +467,7 @@ UNIT
         echo "$a $d"' bash "$txfs" "$work" "$r" "$bootdisk")"
     a="${ids% *}"
     d="${ids#* }"
-    say "store with the Debian ($(du -sh --exclude=proc --exclude=sys --exclude=dev "$r" | cut -f1)) as snapshot $d: $(since "$t0") s"
+    say "store with the Debian ($(du -sh "$r/" | cut -f1)) as snapshot $d: $(since "$t0") s"
     boot systemd "" "snapshot systemd"
     # what the unit left in the store
     list="$(unshare -m --propagation private bash -c '
