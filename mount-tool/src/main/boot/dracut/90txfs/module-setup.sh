@@ -16,15 +16,27 @@ installkernel() {
 }
 
 install() {
-    local h=/usr/lib/txfs f
-    inst_multiple mount blkid sed tail mkdir sleep cat
+    local h=/usr/lib/txfs f lib
+    # what txfs-boot.sh and the launcher run besides shell builtins
+    inst_multiple mount blkid sed tail mkdir sleep cat grep cp rm
+    # the libraries the runtime and the native libraries need (libc, libz, libstdc++, ...), by ldd,
+    # whose list is the whole closure. dracut resolves dependencies lazily, at the end, and only of
+    # executable files: the runtime's libraries are not executable, and the first VM boot of a dracut
+    # image failed for want of libjvm.so's libstdc++.so.6.
+    inst_binary "$h/runtime/bin/java"
+    for f in "$h/runtime/bin/java" $(find "$h/runtime/lib" "$h/native" -name '*.so' 2>/dev/null); do
+        for lib in $(ldd "$f" 2>/dev/null | sed -n 's/^.*=> \(\/[^ ]*\) (.*$/\1/p'); do
+            case "$lib" in
+                "$h"/*) ;;
+                *) inst_library "$lib" ;;
+            esac
+        done
+    done
     inst_dir "$h"
     cp -a "$h/runtime" "$h/txfs.jar" "$h/bin" "$h/boot" "$initdir$h/"
-    [ -d "$h/native" ] && cp -a "$h/native" "$initdir$h/"
-    inst_binary "$h/runtime/bin/java"
-    for f in $(find "$h/runtime/lib" "$h/native" -name '*.so' 2>/dev/null); do
-        inst_library "$f"
-    done
+    if [ -d "$h/native" ]; then
+        cp -a "$h/native" "$initdir$h/"
+    fi
     inst_hook cmdline 90 "$moddir/txfs-cmdline.sh"
     inst_hook mount 90 "$moddir/txfs-mount.sh"
 }

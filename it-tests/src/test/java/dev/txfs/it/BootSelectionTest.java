@@ -104,6 +104,11 @@ class BootSelectionTest extends TxfsItBase {
      * booted root (as the systemd unit does, finding the store from the mount), and an unmount.
      */
     static Boot boot(String cmdline, boolean markGood) throws IOException {
+        return boot(cmdline, markGood, ":");
+    }
+
+    /** As {@link #boot(String, boolean)}, running {@code inBoot} (sh; $newroot, $TXFS_RUN, $2 the work dir) once booted. */
+    static Boot boot(String cmdline, boolean markGood, String inBoot) throws IOException {
         Path cmd =
                 Files.writeString(work.resolve("cmdline"), "ro quiet txfs.store=" + image + ":/txfs " + cmdline + "\n");
         Result r = sh(
@@ -116,6 +121,7 @@ class BootSelectionTest extends TxfsItBase {
                         + " echo \"marker=$(cat \"$newroot/marker\")\";"
                         + " cat \"$TXFS_RUN/booted\";"
                         + " if [ \"$5\" = yes ]; then (cd \"$newroot/etc\" && \"$TXFS\" boot mark-good) >&2; fi;"
+                        + " eval \"$6\" || echo \"in-boot failed\";"
                         + " \"$TXFS\" umount \"$newroot\" >&2;"
                         + " while kill -0 $_pid 2>/dev/null; do sleep 0.1; done"
                         + "' sh \"$@\"",
@@ -123,7 +129,8 @@ class BootSelectionTest extends TxfsItBase {
                 work.toString(),
                 cmd.toString(),
                 LIB.toString(),
-                markGood ? "yes" : "no");
+                markGood ? "yes" : "no",
+                inBoot);
         String console = Files.readString(work.resolve("console"));
         String marker = r.out()
                 .lines()
@@ -214,6 +221,23 @@ class BootSelectionTest extends TxfsItBase {
             assertEquals("snapshot b", again.marker());
             assertTrue(again.console().contains("marked good or not under assessment"), again.console());
         }
+    }
+
+    @Test
+    void statfs_stillAnswers_afterTheStoresMountMovedAway() throws IOException {
+        // The initramfs moves /run, which holds the store's mount, into the new root before it switches
+        // root: the daemon's path to its store stops resolving. statfs on the root must still work (in the
+        // VM boot with systemd, journald's fstatvfs failed with ENOENT, over and over).
+        inStore("boot set-default " + a).ok();
+        Boot bt = boot(
+                "",
+                false,
+                "mkdir -p \"$2/moved\" && mount --move \"$TXFS_RUN/store-fs\" \"$2/moved\""
+                        + " && { stat -f -c statfs-blocks=%b \"$newroot\"; s=$?;"
+                        + " mount --move \"$2/moved\" \"$TXFS_RUN/store-fs\"; [ $s = 0 ]; }");
+        assertEquals(0, bt.result().exit(), bt.result()::describe);
+        assertEquals("snapshot a", bt.marker());
+        assertTrue(bt.result().out().matches("(?s).*statfs-blocks=[1-9][0-9]*\n.*"), bt.result()::describe);
     }
 
     @Test

@@ -4,6 +4,8 @@ import dev.txfs.fs.FsOps;
 import dev.txfs.fs.LiveFs;
 import dev.txfs.fs.MountOps;
 import dev.txfs.fs.fuse.FuseMount;
+import dev.txfs.fs.posix.Posix;
+import dev.txfs.fs.posix.PosixException;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.txn.LiveTree;
@@ -56,7 +58,7 @@ final class Daemon {
             LiveTree live = LiveTree.open(
                     store, snapshot, Daemon::nowNs, StoreLocator.effectiveUid(), StoreLocator.effectiveGid());
             live.sync();
-            FileStore device = Files.getFileStore(storeDir);
+            FileStore device = storeFileStore(storeDir);
             Path socket = ControlSocket.pathFor(storeDir, mountpoint);
             Membership.Mode preferred =
                     membershipMode.equals("parent-walk") ? Membership.Mode.PARENT_WALK : Membership.Mode.CGROUP;
@@ -140,7 +142,7 @@ final class Daemon {
         try (LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
             LiveTree tree = LiveTree.isolated(store, base, Daemon::nowNs);
             IsolatedMount iso = new IsolatedMount(store, storeDir, mountpoint, tree, base, StoreLocator.effectiveUid());
-            FileStore device = Files.getFileStore(storeDir);
+            FileStore device = storeFileStore(storeDir);
             try (ControlSocket control = ControlSocket.listen(
                     ControlSocket.pathFor(storeDir, mountpoint), req -> handleIsolated(req, mountpoint))) {
                 LiveFs fs = new LiveFs(tree, Daemon::nowNs, () -> statfs(store, device), () -> {}, null, false);
@@ -199,6 +201,29 @@ final class Daemon {
             live.sync();
         } catch (Exception e) {
             LOG.log(Level.SEVERE, "sync of the live tree failed", e);
+        }
+    }
+
+    /**
+     * The store's file system, for statfs, reached through an open descriptor of the store's directory
+     * ({@code /proc/self/fd/N}, which the JDK's FileStore statvfs()es by that name each time) where it
+     * can be: a boot daemon's store path stops resolving once the initramfs moves /run, which holds
+     * the store's mount, into the new root (every statfs on the root then failed with ENOENT). The
+     * descriptor stays open for the daemon's life. Without /proc: the path.
+     */
+    static FileStore storeFileStore(Path storeDir) throws IOException {
+        Posix posix = Posix.get();
+        int fd;
+        try {
+            fd = posix.openDirectory(Posix.bytes(storeDir.toAbsolutePath().toString()));
+        } catch (PosixException | RuntimeException e) {
+            return Files.getFileStore(storeDir);
+        }
+        try {
+            return Files.getFileStore(Path.of("/proc/self/fd/" + fd));
+        } catch (IOException | RuntimeException e) {
+            posix.closeQuietly(fd);
+            return Files.getFileStore(storeDir);
         }
     }
 
