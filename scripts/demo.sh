@@ -19,7 +19,7 @@ step "$txfs" snapshot --from-dir "$repo/docs" -m "demo: the docs directory"
 step "$txfs" log
 step "$txfs" mount "$mp"
 step ls -la "$mp"
-step sh -c "echo 'hello from txfs' > '$mp/hello.txt' && mkdir -p '$mp/dir' && ln -s ../hello.txt '$mp/dir/link'"
+step sh -c "echo 'hello from txfs' > '$mp/hello.txt' && mkdir -p '$mp/dir' && ln -sfn ../hello.txt '$mp/dir/link'"
 step cat "$mp/dir/link"
 step sh -c "cd '$mp' && '$repo/bin/txfs' snapshot -m 'demo: said hello'"
 step "$txfs" umount "$mp"
