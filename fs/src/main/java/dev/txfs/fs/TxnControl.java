@@ -493,6 +493,11 @@ public final class TxnControl {
         return w.endObject() + "\n" + text + "\n";
     }
 
+    /** A commit's reply payload: {@code SNAPSHOT<TAB>CHANGES<TAB>MICROSECONDS} and a newline. */
+    public static String commitReply(ObjectId snapshot, LiveTree.CommitResult r) {
+        return snapshot.toHex() + "\t" + r.applied().size() + "\t" + r.elapsedNs() / 1000 + "\n";
+    }
+
     /** Writes {@code "changes": [{"path": ..., "change": "added|modified|deleted"}, ...]} into an open object. */
     public static void writeChanges(Json w, List<Change> changes) {
         w.name("changes").beginArray();
@@ -526,7 +531,6 @@ public final class TxnControl {
      * caller holds the lock.
      */
     private void clampMtimes(LiveFs.View v, long clampNs) throws IOException {
-        v.tree.flush();
         for (Change ch : Diff.between(live.store(), v.txn.baseRoot(), v.tree.flush())) {
             List<byte[]> seg = ch.segments();
             if (!seg.isEmpty()) {
@@ -598,10 +602,7 @@ public final class TxnControl {
                                 + " it stays kept:\n" + String.join("\n", r.conflicts()));
             }
             live.store().refs().compareAndSet(ref, snap, null);
-            ObjectId head = r.snapshot() != null
-                    ? r.snapshot()
-                    : live.store().refs().find(LiveTree.REF).orElseThrow();
-            return head.toHex() + "\t" + r.applied().size() + "\t" + r.elapsedNs() / 1000 + "\n";
+            return commitReply(live.snapshotOf(r), r);
         }
     }
 
@@ -670,11 +671,7 @@ public final class TxnControl {
             fs.closeView(v, r);
         }
         membership.remove(v.txn.id());
-        ObjectId snap = r.snapshot() != null
-                ? r.snapshot()
-                : live.store().refs().find(LiveTree.REF).orElseThrow();
-        return snap.toHex() + "\t" + (r.snapshot() != null ? r.applied().size() : 0) + "\t" + r.elapsedNs() / 1000
-                + "\n";
+        return commitReply(live.snapshotOf(r), r);
     }
 
     private String abort(Caller c, String txn) throws Failure, IOException {

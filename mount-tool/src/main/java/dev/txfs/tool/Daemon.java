@@ -278,9 +278,7 @@ final class Daemon {
                     return "err:" + ExitCode.CONFLICT.code + " "
                             + IsolatedMount.conflict(r.conflicts()).getMessage().replace("\n", "\t");
                 }
-                ObjectId snap = r.snapshot() != null
-                        ? r.snapshot()
-                        : live.store().refs().find(LiveTree.REF).orElseThrow();
+                ObjectId snap = live.snapshotOf(r);
                 return "ok " + snap.toHex() + " " + r.applied().size() + " " + (System.nanoTime() - start) / 1000;
             }
             if (request.startsWith("gc ")) {

@@ -117,10 +117,7 @@ final class IsolatedMount implements TxnControl.Isolated {
             if (r.conflicted()) {
                 throw conflict(r.conflicts());
             }
-            ObjectId snap = r.snapshot() != null
-                    ? r.snapshot()
-                    : store.refs().find(LiveTree.REF).orElseThrow();
-            return snap.toHex() + "\t" + r.applied().size() + "\t" + r.elapsedNs() / 1000 + "\n";
+            return TxnControl.commitReply(live.snapshotOf(r), r);
         }
     }
 

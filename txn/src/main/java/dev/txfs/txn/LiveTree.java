@@ -336,6 +336,14 @@ public final class LiveTree {
     }
 
     /**
+     * The snapshot the live state is in after commit result {@code r}: the one it recorded, or, for
+     * a commit that changed nothing, the live state's own.
+     */
+    public ObjectId snapshotOf(CommitResult r) {
+        return r.snapshot() != null ? r.snapshot() : store.refs().find(REF).orElseThrow();
+    }
+
+    /**
      * Makes the live tree the tree of {@code snapshot}, in one step, and records that as a new
      * snapshot under {@code HEAD} (history keeps everything before it). It is the commit of a
      * transaction whose tree is the snapshot's: merged against the live tree it was based on, it
