@@ -1,6 +1,7 @@
 package dev.txfs.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -48,6 +49,7 @@ import org.junit.jupiter.api.Test;
 class CrashInjectionTest extends TransactionItBase {
     private static final int TRIALS = Integer.getInteger("txfs.crash.trials", 4);
     private static final int SYSCALL_TRIALS = Integer.getInteger("txfs.crash.syscallTrials", 2);
+    private static final int POWER_CUT_TRIALS = Integer.getInteger("txfs.crash.powerCutTrials", 3);
     /** The daemon syscalls a kill by strace aims at, and the range of the call's number it waits for. */
     private static final List<String> SYSCALLS = List.of("pwrite64", "pwrite64", "writev", "fdatasync");
 
@@ -64,9 +66,28 @@ class CrashInjectionTest extends TransactionItBase {
     private static final int KILL_SPREAD_MS = 4000;
     private static final Pattern LOG_LINE = Pattern.compile("^(\\p{XDigit}{12}) .* crash (\\S+) n(\\d+)(?: \\(.*)?$");
 
+    /** How a trial ends its daemon. */
+    private enum Kill {
+        /** SIGKILL after a seeded delay. */
+        RANDOM_MOMENT,
+        /** SIGKILL from strace at a seeded write or sync call of LMDB. */
+        LMDB_WRITE,
+        /** SIGKILL once the live writer's first fsync has returned. */
+        AFTER_FIRST_FSYNC,
+        /** RANDOM_MOMENT and LMDB_WRITE (where strace is present) in turn. */
+        ALTERNATING;
+
+        Kill forTrial(int i) {
+            return this != ALTERNATING ? this : i % 2 == 1 && has("strace") ? LMDB_WRITE : RANDOM_MOMENT;
+        }
+    }
+
+    /** Set while the daemons of a test run under the power-cut shim. */
+    private PowerCut powerCut;
+
     @Test
     void killAtRandomMoments_losesNothingThatReturnedAndShowsNothingUncommitted() throws Exception {
-        runTrials("txfs.crash.trials", TRIALS, false);
+        runTrials("txfs.crash.trials", TRIALS, Kill.RANDOM_MOMENT);
     }
 
     /**
@@ -78,18 +99,85 @@ class CrashInjectionTest extends TransactionItBase {
     @Test
     void killAtLmdbWrites_losesNothingThatReturnedAndShowsNothingUncommitted() throws Exception {
         assumeTrue(has("strace"), "needs strace (scripts/ensure-deps.sh installs it)");
-        runTrials("txfs.crash.syscallTrials", SYSCALL_TRIALS, true);
+        runTrials("txfs.crash.syscallTrials", SYSCALL_TRIALS, Kill.LMDB_WRITE);
     }
 
-    private void runTrials(String property, int trials, boolean atSyscall) throws Exception {
-        long seed = Long.getLong("txfs.crash.seed", System.nanoTime() % 1_000_000);
-        Path agent =
-                Path.of(CrashInjectionTest.class.getResource("crash_agent.py").toURI());
+    /**
+     * A kill at a random moment or (every other trial) by strace at a write of LMDB, and then a
+     * simulated power failure ({@link PowerCut}): of the store's writes that no fsync had covered
+     * when the daemon died, a seeded part never reached the disk. The same checks must hold.
+     */
+    @Test
+    void powerCutAtRandomMoments_losesNothingThatReturnedAndShowsNothingUncommitted() throws Exception {
+        assumeTrue(has("gcc"), "needs gcc for the power-cut shim (scripts/ensure-deps.sh installs it)");
+        underPowerCut(false, () -> runTrials("txfs.crash.powerCutTrials", POWER_CUT_TRIALS, Kill.ALTERNATING));
+    }
+
+    /**
+     * The power-cut harness can fail: on a disk that acknowledges flushes without doing them, the
+     * cut takes back everything since the mount, so the file the live writer fsync'ed before the
+     * kill is gone (and any commit that returned), and the trial must say so.
+     */
+    @Test
+    void powerCutOnADiskThatIgnoresFlushes_isCaught() throws Exception {
+        assumeTrue(has("gcc"), "needs gcc for the power-cut shim (scripts/ensure-deps.sh installs it)");
+        Path agent = prepare();
+        underPowerCut(true, () -> {
+            long seed = Long.getLong("txfs.crash.seed", System.nanoTime() % 1_000_000);
+            AssertionError e = assertThrows(
+                    AssertionError.class, () -> trial(agent, seed, new HashSet<>(), Kill.AFTER_FIRST_FSYNC));
+            System.out.println("[crash] seed " + seed + ", a disk that ignores flushes: " + e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("was fsync'ed but is gone")
+                            || e.getMessage().contains("fsync'ed content changed")
+                            || e.getMessage().contains("commit returned, so it is durable"),
+                    "the trial fails on what was lost: " + e.getMessage());
+        });
+    }
+
+    private interface Body {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code body} with daemons under the power-cut shim, and mounts without it afterwards. */
+    private void underPowerCut(boolean lyingDisk, Body body) throws Exception {
+        Path dir = tempDir("txfs-powercut");
+        try {
+            powerCut = PowerCut.build(dir, store.resolve("data.mdb"), lyingDisk);
+            remountWithEnv(powerCut.env());
+            body.run();
+        } finally {
+            powerCut = null;
+            killDaemon();
+            mountAgain();
+            removeTree(dir);
+        }
+    }
+
+    /** Mounts the store after a kill, under the power-cut shim if a test set one. */
+    private void mountAgain() throws IOException {
+        unmountOrClear();
+        mountWithEnv(powerCut == null ? Map.of() : powerCut.env());
+    }
+
+    /** The workload's directories and a first snapshot (a HEAD for txfs log, and both durable); returns the agent. */
+    private static Path prepare() throws Exception {
         dir("live");
         dir("tx");
-        snapshotIn(mp, "crash: start"); // a HEAD for txfs log, and live/ and tx/ durable
-        System.out.println("[crash] " + trials + " trials, seeds " + seed + ".." + (seed + trials - 1)
-                + (atSyscall ? ", killed by strace at a write of LMDB" : ", killed after a random delay"));
+        snapshotIn(mp, "crash: start");
+        return Path.of(CrashInjectionTest.class.getResource("crash_agent.py").toURI());
+    }
+
+    private void runTrials(String property, int trials, Kill kill) throws Exception {
+        long seed = Long.getLong("txfs.crash.seed", System.nanoTime() % 1_000_000);
+        Path agent = prepare();
+        System.out.println("[crash] " + trials + " trials, seeds " + seed + ".." + (seed + trials - 1) + ", "
+                + switch (kill) {
+                    case LMDB_WRITE -> "killed by strace at a write of LMDB";
+                    case ALTERNATING -> "killed after a random delay and by strace at a write of LMDB in turn";
+                    default -> "killed after a random delay";
+                }
+                + (powerCut != null ? ", then a simulated power cut" : ""));
         long started = System.nanoTime();
         Set<String> returned = new HashSet<>(); // short ids of every snapshot whose commit returned
         List<String> failures = new ArrayList<>();
@@ -97,14 +185,14 @@ class CrashInjectionTest extends TransactionItBase {
         for (int i = 0; i < trials; i++) {
             long trialSeed = seed + i;
             try {
-                Map<String, Integer> counts = trial(agent, trialSeed, returned, atSyscall);
+                Map<String, Integer> counts = trial(agent, trialSeed, returned, kill.forTrial(i));
                 counts.forEach((k, v) -> totals.merge(k, v, Integer::sum));
                 System.out.println("[crash] trial " + i + " seed " + trialSeed + " ok " + counts);
             } catch (AssertionError | Exception e) { // an exception too: the run goes on, the seed is kept
                 failures.add("seed " + trialSeed + ": " + e);
                 System.out.println("[crash] trial " + i + " seed " + trialSeed + " FAILED: " + e);
                 killDaemon(); // if the trial failed before it killed the daemon, or after the remount
-                mount();
+                mountAgain();
             }
         }
         System.out.printf(
@@ -122,8 +210,7 @@ class CrashInjectionTest extends TransactionItBase {
     }
 
     /** One trial; returns what it saw, counted. */
-    private Map<String, Integer> trial(Path agent, long seed, Set<String> returned, boolean atSyscall)
-            throws Exception {
+    private Map<String, Integer> trial(Path agent, long seed, Set<String> returned, Kill kill) throws Exception {
         Random random = new Random(seed);
         String name = "s" + seed;
         Path ledgers = tempDir("txfs-crash");
@@ -137,7 +224,7 @@ class CrashInjectionTest extends TransactionItBase {
             }
             awaitLedgers(ledgers, agents, ""); // python's start is not part of the workload (seconds under load)
             String why;
-            if (atSyscall) {
+            if (kill == Kill.LMDB_WRITE) {
                 String call = SYSCALLS.get(random.nextInt(SYSCALLS.size()));
                 int when = SYSCALL_MIN_COUNT + random.nextInt(SYSCALL_MAX_COUNT - SYSCALL_MIN_COUNT + 1);
                 why = "kill at " + call + " #" + when + " of a daemon thread";
@@ -152,6 +239,10 @@ class CrashInjectionTest extends TransactionItBase {
                 }
                 killDaemon();
                 assertTrue(strace.waitFor(30, TimeUnit.SECONDS), why + ": strace ends with the daemon");
+            } else if (kill == Kill.AFTER_FIRST_FSYNC) {
+                why = "kill after the first fsync returned";
+                awaitLiveFsync(ledgers.resolve("live/ledger"), agents);
+                killDaemon();
             } else {
                 long delay = KILL_MIN_MS + random.nextInt(KILL_SPREAD_MS);
                 why = "kill after " + delay + " ms";
@@ -175,6 +266,9 @@ class CrashInjectionTest extends TransactionItBase {
                 }
             }
 
+            if (powerCut != null) {
+                powerCut.cut(random).forEach((k, v) -> counts.merge(k, v, Integer::sum));
+            }
             Result v = txfs("--store", store.toString(), "verify");
             assertTrue(v.exit() == 0 && v.out().startsWith("ok: "), why + ": verify: " + v.describe());
             List<String> log = txfs("--store", store.toString(), "log", "--oneline")
@@ -182,7 +276,7 @@ class CrashInjectionTest extends TransactionItBase {
                     .out()
                     .lines()
                     .toList();
-            mount();
+            mountAgain();
 
             Set<String> ids = new HashSet<>();
             log.forEach(l -> ids.add(l.substring(0, 12)));
@@ -277,6 +371,16 @@ class CrashInjectionTest extends TransactionItBase {
                     Thread.sleep(5);
                 }
             }
+        }
+    }
+
+    /** Waits until the live writer's ledger records a returned fsync. */
+    private static void awaitLiveFsync(Path ledger, List<Process> agents) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(ledger) || Files.readAllLines(ledger).stream().noneMatch(l -> l.startsWith("synced\t"))) {
+            assertTrue(agents.get(0).isAlive(), "the live writer runs until its first fsync");
+            assertTrue(System.nanoTime() < deadline, "the live writer fsync'ed a file within 60 s");
+            Thread.sleep(5);
         }
     }
 
