@@ -105,6 +105,95 @@ class ResourceLimitsTest extends TransactionItBase {
         }
     }
 
+    /**
+     * A transaction that outgrows the daemon's heap: with a small heap, creating files in it ends
+     * in ENOSPC (the heap guard) instead of an OutOfMemoryError that would end the daemon and drop
+     * the transaction; the same daemon then commits everything created before the refusal.
+     */
+    @Test
+    void transactionOutgrowingTheHeap_getsEnospc_andCommitsWhatItHas() throws Exception {
+        Path w = tempDir("txfs-heap");
+        Path small = w.resolve("store");
+        Path m = Files.createDirectory(w.resolve("mnt"));
+        try {
+            txfs("--store", small.toString(), "init").ok();
+            run(
+                            QUICK,
+                            null,
+                            List.of(
+                                    "env",
+                                    "TXFS_DAEMON_HEAP=" + prop("guardHeapMiB", 112) + "m",
+                                    TXFS.toString(),
+                                    "--store",
+                                    small.toString(),
+                                    "mount",
+                                    m.toString()))
+                    .ok();
+            String daemon = bash(QUICK, "pgrep -f \"mount --foreground $1( |$)\"", m.toString())
+                    .ok()
+                    .out()
+                    .strip();
+            long t0 = System.nanoTime();
+            Result r = bash(LONG, """
+                    cd "$2"
+                    "$1" begin >/dev/null
+                    python3 -c 'import os, errno
+                    for i in range(10_000_000):
+                        try:
+                            if i % 1000 == 0:
+                                os.mkdir("d%d" % (i // 1000))
+                            with open("d%d/f%d" % (i // 1000, i % 1000), "w") as f:
+                                f.write("x")
+                        except OSError as e:
+                            print(errno.errorcode[e.errno], i)
+                            break'
+                    "$1" commit -m "what fitted" >/dev/null && echo committed
+                    touch after-commit && echo created
+                    """, TXFS.toString(), m.toString());
+            System.out.printf(
+                    "resource limits: heap guard: %s in %.1f s%n",
+                    r.out().lines().findFirst().orElse(""), (System.nanoTime() - t0) / 1e9);
+            List<String> out = r.ok().out().lines().toList();
+            assertEquals(3, out.size(), r.describe());
+            String[] refused = out.get(0).split(" ");
+            assertEquals("ENOSPC", refused[0], "the create past the heap limit: " + r.describe());
+            long made = Long.parseLong(refused[1]);
+            assertTrue(made > 1000, "files created before the heap filled: " + made);
+            assertEquals(List.of("committed", "created"), out.subList(1, 3), r.describe());
+            assertEquals(
+                    daemon,
+                    bash(QUICK, "pgrep -f \"mount --foreground $1( |$)\"", m.toString())
+                            .ok()
+                            .out()
+                            .strip(),
+                    "the same daemon serves the mount");
+            assertEquals(
+                    Long.toString(made),
+                    bashIn(m, "find . -name 'f*' -type f | wc -l").ok().out().strip(),
+                    "every file created before the refusal was committed");
+            txfs("--store", small.toString(), "umount", m.toString()).ok();
+            assertEquals(0, txfs("--store", small.toString(), "verify").exit());
+            String log;
+            try (var logs = Files.list(small.resolve("logs"))) {
+                log = logs.map(f -> {
+                            try {
+                                return Files.readString(f);
+                            } catch (java.io.IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            }
+                        })
+                        .collect(java.util.stream.Collectors.joining());
+            }
+            assertTrue(log.contains("heap nearly full"), "the daemon said why it refused:\n" + log);
+            assertTrue(!log.contains("OutOfMemoryError"), log);
+        } finally {
+            if (txfs("--store", small.toString(), "umount", m.toString()).exit() != 0) {
+                bash(Duration.ofSeconds(30), "umount -l \"$1\" 2>/dev/null || true", m.toString());
+            }
+            removeTree(w);
+        }
+    }
+
     @Test
     void manyOpenFiles_allReadBackWhileOpen() throws Exception {
         long n = prop("openFiles", 4000);

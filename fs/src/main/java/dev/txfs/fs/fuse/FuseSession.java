@@ -94,6 +94,7 @@ public final class FuseSession {
     private final int sessionFd;
     private final int threads;
     private final CountDownLatch ended;
+    private final HeapGuard heap = new HeapGuard();
     /** byte[] notifications, and CountDownLatch markers that {@link #awaitNotifications} waits on. */
     private final BlockingQueue<Object> notifications = new LinkedBlockingQueue<>();
 
@@ -228,7 +229,7 @@ public final class FuseSession {
         out.position(OUT_HEADER);
         int error;
         try {
-            error = dispatch(opcode, nodeid, caller, in, out);
+            error = addsEntry(opcode) && heap.full() ? Errnos.ENOSPC : dispatch(opcode, nodeid, caller, in, out);
         } catch (Throwable t) {
             error = Errnos.of(t);
             if (error == 0) {
@@ -257,6 +258,14 @@ public final class FuseSession {
     }
 
     private static final int NO_REPLY = -1;
+
+    /** The requests that add an entry (or an attribute) to a tree: refused while the heap is nearly full. */
+    private static boolean addsEntry(int opcode) {
+        return switch (opcode) {
+            case CREATE, MKNOD, MKDIR, SYMLINK, LINK, SETXATTR -> true;
+            default -> false;
+        };
+    }
 
     private static byte[] cstring(ByteBuffer in) {
         int start = in.position();
