@@ -49,7 +49,7 @@ import org.junit.jupiter.api.Test;
 class CrashInjectionTest extends TransactionItBase {
     private static final int TRIALS = Integer.getInteger("txfs.crash.trials", 4);
     private static final int SYSCALL_TRIALS = Integer.getInteger("txfs.crash.syscallTrials", 2);
-    private static final int POWER_CUT_TRIALS = Integer.getInteger("txfs.crash.powerCutTrials", 3);
+    private static final int POWER_CUT_TRIALS = Integer.getInteger("txfs.crash.powerCutTrials", 2);
     /** The daemon syscalls a kill by strace aims at, and the range of the call's number it waits for. */
     private static final List<String> SYSCALLS = List.of("pwrite64", "pwrite64", "writev", "fdatasync");
 
