@@ -104,9 +104,17 @@ final class PowerCut {
      * wrote the file is dead. Returns what it did, counted (for the trial's report).
      */
     Map<String, Integer> cut(Random random) throws IOException {
+        return cut(random, lyingDisk ? ALL_LOST : random.nextInt(3));
+    }
+
+    static final int ALL_LOST = 0;
+    static final int IN_ORDER = 1;
+    static final int PER_SECTOR = 2;
+
+    /** {@link #cut(Random)} in one {@code mode}: {@link #ALL_LOST}, {@link #IN_ORDER} or {@link #PER_SECTOR}. */
+    Map<String, Integer> cut(Random random, int mode) throws IOException {
         List<Write> pending = pendingWrites();
         Map<String, Integer> counts = new TreeMap<>();
-        int mode = lyingDisk ? 0 : random.nextInt(3);
         counts.put("power cut: unsynced writes", pending.size());
         counts.put(
                 List.of("power cut: all lost", "power cut: in order", "power cut: per sector")
@@ -134,8 +142,8 @@ final class PowerCut {
                 for (long s = w.firstSector(); s <= w.lastSector(); s++) {
                     boolean lost =
                             switch (mode) {
-                                case 0 -> true;
-                                case 1 -> i >= prefix;
+                                case ALL_LOST -> true;
+                                case IN_ORDER -> i >= prefix;
                                 default -> position.get(i).get(s) >= kept.get(s);
                             };
                     if (lost) {
