@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,18 +31,25 @@ class ResourceLimitsTest extends TransactionItBase {
         return Long.getLong("txfs.limits." + name, ci);
     }
 
-    /** The daemon's VmHWM and VmRSS in MiB, as "peak N MiB, now M MiB". */
+    /**
+     * The daemon's memory: its resident set (peak, now, and now split into anonymous memory, the
+     * heap and the JVM's own, and file pages, mostly LMDB's map of the store, which the kernel can
+     * drop), then the heap in use after a full collection.
+     */
     private static String memory() throws Exception {
         List<Long> pids = daemonPids();
         assertEquals(1, pids.size(), "one daemon");
-        long hwm = 0, rss = 0;
+        Map<String, Long> kb = new java.util.HashMap<>();
         for (String line : Files.readAllLines(Path.of("/proc/" + pids.get(0) + "/status"))) {
-            if (line.startsWith("VmHWM:")) {
-                hwm = Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-            } else if (line.startsWith("VmRSS:")) {
-                rss = Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+            String[] f = line.split(":\\s+");
+            if (f.length == 2 && f[1].endsWith(" kB")) {
+                kb.put(f[0], Long.parseLong(f[1].replace(" kB", "").strip()));
             }
         }
+        long hwm = kb.getOrDefault("VmHWM", 0L) / 1024;
+        long rss = kb.getOrDefault("VmRSS", 0L) / 1024;
+        long anon = kb.getOrDefault("RssAnon", 0L) / 1024;
+        long file = kb.getOrDefault("RssFile", 0L) / 1024;
         // what the daemon's data costs: the heap in use after a full collection
         run(QUICK, null, List.of("jcmd", Long.toString(pids.get(0)), "GC.run"));
         String info = run(QUICK, null, List.of("jcmd", Long.toString(pids.get(0)), "GC.heap_info"))
@@ -49,7 +57,8 @@ class ResourceLimitsTest extends TransactionItBase {
         java.util.regex.Matcher used =
                 java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
         String heap = used.find() ? Long.parseLong(used.group(1)) / 1024 + " MiB" : "?";
-        return "daemon RSS peak " + hwm + " MiB, now " + rss + " MiB, heap in use after GC " + heap;
+        return "daemon RSS peak " + hwm + " MiB, now " + rss + " MiB (anonymous " + anon + ", file pages " + file
+                + "), heap in use after GC " + heap;
     }
 
     private static void report(String what, long startNs) throws Exception {
@@ -122,7 +131,7 @@ class ResourceLimitsTest extends TransactionItBase {
                             null,
                             List.of(
                                     "env",
-                                    "TXFS_DAEMON_HEAP=" + prop("guardHeapMiB", 112) + "m",
+                                    "TXFS_DAEMON_HEAP=" + prop("guardHeapMiB", 192) + "m",
                                     TXFS.toString(),
                                     "--store",
                                     small.toString(),

@@ -94,7 +94,7 @@ public final class FuseSession {
     private final int sessionFd;
     private final int threads;
     private final CountDownLatch ended;
-    private final HeapGuard heap = new HeapGuard();
+    private final HeapGuard heap = HeapGuard.get();
     /** byte[] notifications, and CountDownLatch markers that {@link #awaitNotifications} waits on. */
     private final BlockingQueue<Object> notifications = new LinkedBlockingQueue<>();
 
@@ -229,7 +229,7 @@ public final class FuseSession {
         out.position(OUT_HEADER);
         int error;
         try {
-            error = addsEntry(opcode) && heap.full() ? Errnos.ENOSPC : dispatch(opcode, nodeid, caller, in, out);
+            error = changesTree(opcode) && heap.full() ? Errnos.ENOSPC : dispatch(opcode, nodeid, caller, in, out);
         } catch (Throwable t) {
             error = Errnos.of(t);
             if (error == 0) {
@@ -259,10 +259,15 @@ public final class FuseSession {
 
     private static final int NO_REPLY = -1;
 
-    /** The requests that add an entry (or an attribute) to a tree: refused while the heap is nearly full. */
-    private static boolean addsEntry(int opcode) {
+    /**
+     * The requests refused while the heap is nearly full ({@link HeapGuard}): every change to a
+     * tree's entries or metadata. Not WRITE (dirty pages are capped, and a full heap must not
+     * stop the control file's commit), not reads, FORGET, RELEASE or FSYNC.
+     */
+    private static boolean changesTree(int opcode) {
         return switch (opcode) {
-            case CREATE, MKNOD, MKDIR, SYMLINK, LINK, SETXATTR -> true;
+            case CREATE, MKNOD, MKDIR, SYMLINK, LINK, UNLINK, RMDIR, RENAME, RENAME2, SETATTR, SETXATTR, REMOVEXATTR ->
+                true;
             default -> false;
         };
     }
