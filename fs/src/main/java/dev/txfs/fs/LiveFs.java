@@ -49,8 +49,15 @@ import java.util.function.LongSupplier;
  * unique across all trees. A transaction's node that is the same version as a live node (loaded
  * unchanged from the transaction's base, and the live node unchanged and not open for writing since
  * then) takes the live node's number instead, so both views share one inode, one page cache and
- * one attribute cache. Directories share their number by identity (same directory at begin),
- * whatever their contents: their names are resolved per view. Before a shared file is changed it
+ * one attribute cache. Directories share their number whatever their contents (their names are
+ * resolved per view), but only while they are where they were at begin in both views: the kernel
+ * keeps one dentry per directory inode, so a number at two paths would move between the views'
+ * paths and the kernel's ancestry checks (rename into itself, getcwd) would follow the view that
+ * looked last. Once either view moved it or a directory above it, or removed it, the transaction's
+ * directory takes a number of its own (checked where a number is handed out or used, two
+ * {@link MutableTree#placedBy} walks); a transaction about to move or remove a shared directory
+ * (or rename over one) first gives the number up for it and everything below and answers ESTALE,
+ * so that the kernel's retry works on the transaction's inode. Before a shared file is changed it
  * <i>diverges</i>: the changing side's node gets a number of its own.
  * <ul>
  *   <li>A transaction changing a shared node (open for writing, setattr, xattrs, link) diverges it
