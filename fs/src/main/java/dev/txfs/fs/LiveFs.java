@@ -49,8 +49,15 @@ import java.util.function.LongSupplier;
  * unique across all trees. A transaction's node that is the same version as a live node (loaded
  * unchanged from the transaction's base, and the live node unchanged and not open for writing since
  * then) takes the live node's number instead, so both views share one inode, one page cache and
- * one attribute cache. Directories share their number by identity (same directory at begin),
- * whatever their contents: their names are resolved per view. Before a shared file is changed it
+ * one attribute cache. Directories share their number whatever their contents (their names are
+ * resolved per view), but only while they are where they were at begin in both views: the kernel
+ * keeps one dentry per directory inode, so a number at two paths would move between the views'
+ * paths and the kernel's ancestry checks (rename into itself, getcwd) would follow the view that
+ * looked last. Once either view moved it or a directory above it, or removed it, the transaction's
+ * directory takes a number of its own (checked where a number is handed out or used, two
+ * {@link MutableTree#placedBy} walks); a transaction about to move or remove a shared directory
+ * (or rename over one) first gives the number up for it and everything below and answers ESTALE,
+ * so that the kernel's retry works on the transaction's inode. Before a shared file is changed it
  * <i>diverges</i>: the changing side's node gets a number of its own.
  * <ul>
  *   <li>A transaction changing a shared node (open for writing, setattr, xattrs, link) diverges it
@@ -127,6 +134,13 @@ public final class LiveFs implements FsOps {
         final Map<MutableNode, Long> inos = new WeakHashMap<>();
         /** Names (see {@link #nameKey}) this transaction changed. */
         final Set<String> changedNames = new HashSet<>();
+        /**
+         * This transaction's directories that took a live directory's number, with that live
+         * directory: shared only while both are where they were at begin (see {@link #dirShared}).
+         */
+        final Map<MutableNode, MutableNode> sharedDirs = new WeakHashMap<>();
+        /** Directories this transaction was about to move or remove while shared: they and all below them have numbers of their own. */
+        final Set<MutableNode> ownDirs = Collections.newSetFromMap(new WeakHashMap<>());
 
         View(Transaction txn, MutableTree tree) {
             this.txn = txn;
@@ -332,6 +346,12 @@ public final class LiveFs implements FsOps {
         }
         Long o = v.inos.get(n);
         if (o != null) {
+            if (n instanceof Dir && !v.isLive() && o != n.serial() + 1) {
+                MutableNode l = v.sharedDirs.get(n);
+                if (l == null || !dirShared(v, n, l)) {
+                    return unshareDir(v, n, o);
+                }
+            }
             return o;
         }
         if (v.isLive()) {
@@ -340,12 +360,59 @@ public final class LiveFs implements FsOps {
         long ino = n.serial() + 1;
         if (v.tree.placedBy(n, 0)) {
             MutableNode l = v.tree.pathOf(n).flatMap(p -> live.tree().find(p)).orElse(null);
-            if (l != null && live.tree().placedBy(l, v.txn.baseSeq()) && sameVersion(v, l, n)) {
+            if (l != null
+                    && live.tree().placedBy(l, v.txn.baseSeq())
+                    && sameVersion(v, l, n)
+                    && !(n instanceof Dir && underOwnDir(v, n))) {
                 ino = inoOf(liveView, l);
+                if (n instanceof Dir) {
+                    v.sharedDirs.put(n, l);
+                }
             }
         }
         v.inos.put(n, ino);
         return ino;
+    }
+
+    /**
+     * Whether transaction directory {@code t} may still share the number of live directory
+     * {@code l}: both are where they were at begin (neither they nor a directory above them got a
+     * name since), and the transaction gave up none of the numbers above. The kernel keeps one
+     * dentry per directory inode, so one number at two paths would move that dentry back and forth
+     * between the views, and the kernel's ancestry checks (rename into itself, {@code ..}, getcwd)
+     * would follow whichever view looked last. Once false, false for the rest of the transaction.
+     */
+    private boolean dirShared(View v, MutableNode t, MutableNode l) {
+        return v.tree.placedBy(t, 0) && live.tree().placedBy(l, v.txn.baseSeq()) && !underOwnDir(v, t);
+    }
+
+    private static boolean underOwnDir(View v, MutableNode t) {
+        if (v.ownDirs.isEmpty()) {
+            return false;
+        }
+        for (Dir x = (Dir) t; x != null; x = x.parent()) {
+            if (v.ownDirs.contains(x)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Transaction directory {@code t} stops sharing number {@code shared} with the live tree: it gets
+     * a number of its own and the kernel's {@code shared} no longer stands for it in {@code v} (the
+     * transaction's names lead to the new number; a process of it still holding the old one, such
+     * as a cwd, gets ESTALE). One number per node per view, which the commit's rebinding needs.
+     */
+    private long unshareDir(View v, MutableNode t, long shared) {
+        long own = t.serial() + 1;
+        v.inos.put(t, own);
+        v.sharedDirs.remove(t);
+        Inode rec = inodes.get(shared);
+        if (rec != null && rec.txns.get(v) == t) {
+            rec.unbind(v);
+        }
+        return own;
     }
 
     long inoOf(MutableNode n) {
@@ -371,6 +438,9 @@ public final class LiveFs implements FsOps {
             throw new NoSuchFileException("inode " + ino);
         }
         MutableNode n = rec.in(v);
+        if (n instanceof Dir && !v.isLive() && inoOf(v, n) != ino) {
+            n = null; // no longer shared: the check unbound it
+        }
         if (n == null && !v.isLive()) {
             n = bindLazily(v, rec);
         }
@@ -390,7 +460,7 @@ public final class LiveFs implements FsOps {
             return null;
         }
         MutableNode t = live.tree().pathOf(l).flatMap(p -> v.tree.find(p)).orElse(null);
-        if (t == null || (inoOf(v, t) != rec.ino && !(t instanceof Dir && sameVersion(v, l, t)))) {
+        if (t == null || inoOf(v, t) != rec.ino) {
             return null;
         }
         rec.bind(v, t);
@@ -873,6 +943,9 @@ public final class LiveFs implements FsOps {
         synchronized (lock) {
             Target t = target(c, parent, name);
             MutableNode gone = t.v().tree.lookup(t.d(), name).orElse(null);
+            if (givesUpSharedDir(t.v(), gone)) {
+                retryOnOwnDirs(t.v(), parent, name, parent, name);
+            }
             t.v().tree.rmdir(t.d(), name);
             nameChanged(t.v(), parent, name);
             noteIfOrphaned(t.v(), gone);
@@ -896,6 +969,15 @@ public final class LiveFs implements FsOps {
             if (parent == ROOT && java.util.Arrays.equals(name, CTL_DIR_NAME)) {
                 throw new FsException(Kind.PERMISSION, "/.txfs is the control directory");
             }
+            if (!v.isLive()) {
+                boolean gaveUp = givesUpSharedDir(v, v.tree.lookup(from, name).orElse(null));
+                if (mode != RenameMode.NOREPLACE) {
+                    gaveUp |= givesUpSharedDir(v, v.tree.lookup(to.d(), newName).orElse(null));
+                }
+                if (gaveUp) {
+                    retryOnOwnDirs(v, parent, name, newParent, newName);
+                }
+            }
             if (!txns.isEmpty() && (!nameDiverged(parent, name) || !nameDiverged(newParent, newName))) {
                 // The kernel moves the dentry it holds, keeping its validity: make both names
                 // uncached first, and let the kernel's retry look them up again.
@@ -910,6 +992,32 @@ public final class LiveFs implements FsOps {
             nameChanged(v, newParent, newName);
             noteIfOrphaned(v, replaced);
         }
+    }
+
+    /**
+     * Before transaction {@code v} moves or removes directory {@code n} (or renames over it): if it
+     * shares the live directory's number, it and every directory below it get numbers of their own
+     * (also if the request then fails), so that the kernel moves or kills the transaction's inode,
+     * not the one the live tree goes on using at the old place. Returns whether it did.
+     */
+    private boolean givesUpSharedDir(View v, MutableNode n) {
+        if (v.isLive() || !(n instanceof Dir)) {
+            return false;
+        }
+        long ino = inoOf(v, n);
+        if (ino == n.serial() + 1) {
+            return false;
+        }
+        v.ownDirs.add(n);
+        unshareDir(v, n, ino);
+        return true;
+    }
+
+    /** After {@link #givesUpSharedDir}: the kernel's retry (LOOKUP_REVAL) looks both names up again. */
+    private void retryOnOwnDirs(View v, long parent, byte[] name, long newParent, byte[] newName) throws FsException {
+        nameChanged(v, parent, name);
+        nameChanged(v, newParent, newName);
+        throw new FsException(Kind.STALE, "a directory shared with the live tree gets its own inode; look it up again");
     }
 
     // ---- files --------------------------------------------------------------------------------

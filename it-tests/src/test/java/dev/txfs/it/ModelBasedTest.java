@@ -62,10 +62,9 @@ import org.junit.jupiter.api.Test;
  *
  * <p><b>Known bugs</b> (docs/RELIABILITY.md): bug 1, {@code txfs begin} racing the daemon's
  * reaper, is fixed; {@code -Dtxfs.model.skipKnownBug1=true} still counts a failing sequence during
- * which the daemon logged a reap instead of stopping. Bug 2 is open: about one sequence in 100, a
- * rename of a directory into its own subdirectory answers ESTALE instead of EINVAL after a
- * transaction looked up a directory the live tree had moved. Nothing changes either way, so it is
- * counted and printed, not failed, unless {@code -Dtxfs.model.strictBug2=true}.
+ * which the daemon logged a reap instead of stopping. Bug 2 (a rename of a directory into its own
+ * subdirectory answered ESTALE instead of EINVAL after a transaction looked up a directory the live
+ * tree had moved) is fixed and fails the test like any other difference.
  */
 class ModelBasedTest extends LiveMountBase {
     private static final int RUNS = Integer.getInteger("txfs.model.runs", 20);
@@ -76,8 +75,6 @@ class ModelBasedTest extends LiveMountBase {
      * transaction is counted, not shrunk nor failed, so that the run goes on to look for other bugs.
      */
     private static final boolean SKIP_REAPED = Boolean.getBoolean("txfs.model.skipKnownBug1");
-    /** Whether known bug 2 (ESTALE where EINVAL is due, nothing changed) fails the test; off in CI. */
-    private static final boolean STRICT_BUG2 = Boolean.getBoolean("txfs.model.strictBug2");
 
     private static final long SHRINK_SECONDS = Long.getLong("txfs.model.shrinkSeconds", 180);
 
@@ -450,15 +447,7 @@ class ModelBasedTest extends LiveMountBase {
                         op.isTxn() ? op.kind() + " " + expected.replaceAll(" conflicts.*", " (conflict)") : expected,
                         1,
                         Integer::sum);
-                if (!STRICT_BUG2
-                        && op.kind().equals("rename")
-                        && expected.equals("EINVAL")
-                        && actual.equals("ESTALE")) {
-                    // Known bug 2 (docs/RELIABILITY.md): the errno is wrong, nothing changed; the
-                    // state checks below still run. -Dtxfs.model.strictBug2=true fails on it.
-                    outcomes.merge("known bug 2 (ESTALE for EINVAL)", 1, Integer::sum);
-                    System.err.println("[model] known bug 2 met: " + op.script() + " answered ESTALE, not EINVAL");
-                } else if (!expected.equals(actual)) {
+                if (!expected.equals(actual)) {
                     return new Failure(i, op.script() + ": the model says " + expected + ", txfs says " + actual);
                 }
                 for (int c = 0; c < CONTEXTS; c++) {
