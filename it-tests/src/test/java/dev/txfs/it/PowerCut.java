@@ -89,7 +89,10 @@ final class PowerCut {
         return env;
     }
 
-    private record Write(int pid, long seq, long offset, long length, byte[] before) {
+    /** The calls the shim tells apart, by their code in a record's type. */
+    private static final List<String> CALLS = List.of("?", "write", "pwrite", "writev", "pwritev");
+
+    private record Write(int pid, String call, long seq, long offset, long length, byte[] before) {
         long firstSector() {
             return offset / SECTOR;
         }
@@ -116,6 +119,7 @@ final class PowerCut {
         List<Write> pending = pendingWrites();
         Map<String, Integer> counts = new TreeMap<>();
         counts.put("power cut: unsynced writes", pending.size());
+        pending.forEach(w -> counts.merge("power cut: unsynced by " + w.call(), 1, Integer::sum));
         counts.put(
                 List.of("power cut: all lost", "power cut: in order", "power cut: per sector")
                         .get(mode),
@@ -179,6 +183,7 @@ final class PowerCut {
         }
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(log)).order(ByteOrder.nativeOrder());
         List<Write> writes = new ArrayList<>();
+        int writer = 0;
         while (b.remaining() >= HEADER) {
             int type = b.getInt();
             int pid = b.getInt();
@@ -191,15 +196,18 @@ final class PowerCut {
             }
             byte[] before = new byte[(int) have];
             b.get(before);
-            if (type == WRITE) {
+            // one writer, the daemon: with several, a sync of one would not order the others' writes
+            assertTrue(writer == 0 || writer == pid, "one process writes " + file + ": " + writer + " and " + pid);
+            writer = pid;
+            if ((type & 0xff) == WRITE) {
                 assertTrue(length > 0 || have == 0, "a write record: " + length + " bytes, " + have + " before");
                 if (length > 0) {
-                    writes.add(new Write(pid, seq, offset, length, before));
+                    int call = type >>> 8;
+                    writes.add(new Write(pid, CALLS.get(call < CALLS.size() ? call : 0), seq, offset, length, before));
                 }
             } else {
                 assertEquals(SYNC, type, "record type in " + log);
-                // what this pid wrote up to seq is durable; other writers' earlier records too
-                writes.removeIf(w -> w.pid() != pid || w.seq() <= seq);
+                writes.removeIf(w -> w.seq() <= seq); // what was written up to seq is durable
             }
         }
         return writes;

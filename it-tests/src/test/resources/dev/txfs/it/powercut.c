@@ -11,18 +11,16 @@
  * sector any suffix of that sector's writes), which is what a disk that lost its volatile cache
  * could hold, and the store is checked as after a reboot.
  *
- * Record layout (native byte order, little-endian here): u32 type (1 WRITE, 2 SYNC), u32 pid,
- * u64 seq, i64 offset, u64 length, u64 pre-image length, then that many bytes. A WRITE's
- * pre-image is shorter than its length where the write goes past the end of the file (those
- * bytes were not there: zeros on undo). A SYNC's seq is the last WRITE seq it covers. A write
- * through a descriptor opened with O_SYNC or O_DSYNC is durable on return: it is logged as a
- * WRITE followed by a SYNC (which also covers earlier writes: more durable than a real disk
- * promises, so this can hide a bug but never report a false one; LMDB as txfs opens it, with
- * MDB_NOMETASYNC, writes no such descriptor).
+ * Record layout (native byte order, little-endian here): u32 type (1 WRITE, 2 SYNC; for a WRITE,
+ * bits 8-15 say which call made it), u32 pid, u64 seq, i64 offset, u64 length, u64 pre-image
+ * length, then that many bytes. A WRITE's pre-image is shorter than its length where the write
+ * goes past the end of the file (those bytes were not there: zeros on undo). A SYNC's seq is the
+ * last WRITE seq it covers. A write through an O_SYNC or O_DSYNC descriptor, a truncate or a
+ * fallocate of the watched file is outside this model and aborts the process.
  *
  * Writes are serialized by the shim (log append and the write itself under one mutex), so log
- * order is write order. Writes by mmap are not seen: LMDB without MDB_WRITEMAP makes none. A
- * truncate or fallocate of the watched file is outside this model and aborts the process.
+ * order is write order. Writes by mmap are not seen: LMDB without MDB_WRITEMAP makes none. One
+ * process is assumed to write the file (the daemon); PowerCut.java checks that.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -38,6 +36,8 @@
 #include <unistd.h>
 
 enum { REC_WRITE = 1, REC_SYNC = 2 };
+/* Which call made a write, in bits 8-15 of its record's type (PowerCut.java counts them). */
+enum { CALL_WRITE = 1, CALL_PWRITE, CALL_WRITEV, CALL_PWRITEV };
 
 struct rec {
     uint32_t type;
@@ -55,6 +55,8 @@ static dev_t target_dev;
 static ino_t target_ino;
 static int target_known;
 static uint64_t seq;
+static const char *target_path; /* TXFS_POWERCUT_FILE and TXFS_POWERCUT_LOG, read at load */
+static const char *log_path;
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
@@ -86,6 +88,8 @@ __attribute__((constructor)) static void resolve(void) {
     real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
     real_ftruncate = dlsym(RTLD_NEXT, "ftruncate");
     real_fallocate = dlsym(RTLD_NEXT, "fallocate");
+    target_path = getenv("TXFS_POWERCUT_FILE");
+    log_path = getenv("TXFS_POWERCUT_LOG");
 }
 
 static void die(const char *what) {
@@ -97,42 +101,51 @@ static void die(const char *what) {
     abort();
 }
 
-/* Whether fd is the watched file; opens the log and a read descriptor on first sight. */
+static pthread_mutex_t setup = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether fd is the watched file; on first sight of the file, opens the log and a read descriptor. */
 static int watched(int fd) {
-    const char *path = getenv("TXFS_POWERCUT_FILE");
-    if (path == NULL) {
+    if (target_path == NULL) {
         return 0;
     }
     struct stat st;
-    if (!target_known) {
-        if (stat(path, &st) != 0) {
-            return 0; /* not created yet */
+    if (!__atomic_load_n(&target_known, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&setup);
+        if (!target_known) {
+            if (stat(target_path, &st) != 0) {
+                pthread_mutex_unlock(&setup);
+                return 0; /* not created yet */
+            }
+            if (log_path == NULL) {
+                die("TXFS_POWERCUT_LOG is not set");
+            }
+            log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            read_fd = open(target_path, O_RDONLY | O_CLOEXEC);
+            if (log_fd < 0 || read_fd < 0) {
+                die("cannot open the log or the watched file");
+            }
+            target_dev = st.st_dev;
+            target_ino = st.st_ino;
+            __atomic_store_n(&target_known, 1, __ATOMIC_RELEASE);
         }
-        target_dev = st.st_dev;
-        target_ino = st.st_ino;
-        target_known = 1;
+        pthread_mutex_unlock(&setup);
     }
-    if (fstat(fd, &st) != 0 || st.st_dev != target_dev || st.st_ino != target_ino) {
-        return 0;
-    }
-    if (log_fd < 0) {
-        const char *log = getenv("TXFS_POWERCUT_LOG");
-        if (log == NULL) {
-            die("TXFS_POWERCUT_LOG is not set");
-        }
-        log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        read_fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (log_fd < 0 || read_fd < 0) {
-            die("cannot open the log or the watched file");
-        }
-    }
-    return 1;
+    return fstat(fd, &st) == 0 && st.st_dev == target_dev && st.st_ino == target_ino;
 }
 
+/* One record, header and data, in one write(2): not writev, which strace's kills aim at. */
 static void append(const struct rec *r, const void *data, size_t n) {
-    struct iovec iov[2] = {{(void *) r, sizeof *r}, {(void *) data, n}};
+    char *buf = malloc(sizeof *r + n);
+    if (buf == NULL) {
+        die("out of memory");
+    }
+    memcpy(buf, r, sizeof *r);
+    if (n) {
+        memcpy(buf + sizeof *r, data, n);
+    }
     size_t want = sizeof *r + n;
-    ssize_t done = REAL(writev)(log_fd, iov, n ? 2 : 1);
+    ssize_t done = REAL(write)(log_fd, buf, want);
+    free(buf);
     if (done != (ssize_t) want) {
         die("short write to the log");
     }
@@ -150,7 +163,7 @@ static void log_sync(uint64_t last) {
 }
 
 /* Logs the pre-image of [offset, offset + length) of the watched file. Called with lock held. */
-static void log_write(off_t offset, size_t length) {
+static void log_write(off_t offset, size_t length, uint32_t call) {
     char *old = malloc(length ? length : 1);
     if (old == NULL) {
         die("out of memory");
@@ -169,7 +182,7 @@ static void log_write(off_t offset, size_t length) {
         }
         have += (size_t) n;
     }
-    struct rec r = {REC_WRITE, (uint32_t) getpid(), ++seq, offset, length, have};
+    struct rec r = {REC_WRITE | call << 8, (uint32_t) getpid(), ++seq, offset, length, have};
     append(&r, old, have);
     free(old);
 }
@@ -191,48 +204,49 @@ static off_t current_offset(int fd) {
     return lseek(fd, 0, SEEK_CUR);
 }
 
-static int sync_flags(int fd) {
-    return fcntl(fd, F_GETFL) & (O_SYNC | O_DSYNC);
-}
-
-/* The common body: log, write, and for an O_(D)SYNC descriptor mark it durable. */
-#define WATCHED_WRITE(fd, offset, length, call)                                                   \
+/*
+ * The common body: log, then write. A descriptor opened with O_SYNC or O_DSYNC (durable on return,
+ * without covering earlier writes) is outside the model: LMDB opened with MDB_NOMETASYNC writes
+ * through none, and if it ever does, the process stops here rather than the test passing on a
+ * wrong model.
+ */
+#define WATCHED_WRITE(fd, offset, length, kind, call)                                             \
     do {                                                                                          \
         if (!watched(fd)) {                                                                       \
             return call;                                                                          \
         }                                                                                         \
-        pthread_mutex_lock(&lock);                                                                \
-        log_write((offset), (length));                                                            \
-        ssize_t result_ = call;                                                                   \
-        if (result_ >= 0 && sync_flags(fd)) {                                                     \
-            log_sync(seq);                                                                        \
+        if (fcntl(fd, F_GETFL) & (O_SYNC | O_DSYNC)) {                                            \
+            die("a write through an O_SYNC/O_DSYNC descriptor: not modelled");                   \
         }                                                                                         \
+        pthread_mutex_lock(&lock);                                                                \
+        log_write((offset), (length), (kind));                                                    \
+        ssize_t result_ = call;                                                                   \
         pthread_mutex_unlock(&lock);                                                              \
         return result_;                                                                           \
     } while (0)
 
 ssize_t write(int fd, const void *buf, size_t n) {
-    WATCHED_WRITE(fd, current_offset(fd), n, REAL(write)(fd, buf, n));
+    WATCHED_WRITE(fd, current_offset(fd), n, CALL_WRITE, REAL(write)(fd, buf, n));
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t offset) {
-    WATCHED_WRITE(fd, offset, n, REAL(pwrite)(fd, buf, n, offset));
+    WATCHED_WRITE(fd, offset, n, CALL_PWRITE, REAL(pwrite)(fd, buf, n, offset));
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t offset) {
-    WATCHED_WRITE(fd, offset, n, REAL(pwrite64)(fd, buf, n, offset));
+    WATCHED_WRITE(fd, offset, n, CALL_PWRITE, REAL(pwrite64)(fd, buf, n, offset));
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int count) {
-    WATCHED_WRITE(fd, current_offset(fd), iov_length(iov, count), REAL(writev)(fd, iov, count));
+    WATCHED_WRITE(fd, current_offset(fd), iov_length(iov, count), CALL_WRITEV, REAL(writev)(fd, iov, count));
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int count, off_t offset) {
-    WATCHED_WRITE(fd, offset, iov_length(iov, count), REAL(pwritev)(fd, iov, count, offset));
+    WATCHED_WRITE(fd, offset, iov_length(iov, count), CALL_PWRITEV, REAL(pwritev)(fd, iov, count, offset));
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int count, off_t offset) {
-    WATCHED_WRITE(fd, offset, iov_length(iov, count), REAL(pwritev64)(fd, iov, count, offset));
+    WATCHED_WRITE(fd, offset, iov_length(iov, count), CALL_PWRITEV, REAL(pwritev64)(fd, iov, count, offset));
 }
 
 ssize_t pwritev2(int fd, const struct iovec *iov, int count, off_t offset, int flags) {
@@ -240,6 +254,7 @@ ssize_t pwritev2(int fd, const struct iovec *iov, int count, off_t offset, int f
             fd,
             offset == -1 ? current_offset(fd) : offset,
             iov_length(iov, count),
+            CALL_PWRITEV,
             REAL(pwritev2)(fd, iov, count, offset, flags));
 }
 
@@ -248,6 +263,7 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int count, off_t offset, in
             fd,
             offset == -1 ? current_offset(fd) : offset,
             iov_length(iov, count),
+            CALL_PWRITEV,
             REAL(pwritev64v2)(fd, iov, count, offset, flags));
 }
 
