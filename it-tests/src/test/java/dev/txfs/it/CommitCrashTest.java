@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * commit command that exited 0 means the snapshot is HEAD and its content complete; {@code txfs
  * verify} is clean (every 5th round and at the end).
  *
- * <p>{@code -Dtxfs.commitcrash.rounds=N} (default 25 in CI, where {@link CrashInjectionTest} also
+ * <p>{@code -Dtxfs.commitcrash.rounds=N} (default 12 in CI, where {@link CrashInjectionTest} also
  * kills commits, at random moments of a wider workload; 50 or more by hand) and {@code
  * -Dtxfs.commitcrash.seed=N} (printed).
  */
@@ -65,7 +65,7 @@ class CommitCrashTest extends TransactionItBase {
 
     @Test
     void killDuringCommit_leavesAllOrNothingAndAValidStore() throws Exception {
-        int rounds = Integer.getInteger("txfs.commitcrash.rounds", 25);
+        int rounds = Integer.getInteger("txfs.commitcrash.rounds", 12);
         long seed = Long.getLong("txfs.commitcrash.seed", System.nanoTime() % 1_000_000);
         Random random = new Random(seed);
         dir("crash");

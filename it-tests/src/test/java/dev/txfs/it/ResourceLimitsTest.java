@@ -65,12 +65,31 @@ class ResourceLimitsTest extends TransactionItBase {
         System.out.printf("resource limits: %s: %.1f s; %s%n", what, (System.nanoTime() - startNs) / 1e9, memory());
     }
 
-    @Test
-    void storeFull_theWriterGetsEnospc_andNothingCommittedIsLost() throws Exception {
-        Path w = tempDir("txfs-full");
+    private interface OwnStore {
+        void run(Path work, Path store, Path mnt) throws Exception;
+    }
+
+    /**
+     * {@code body} with a store and a mount point of its own in a temporary directory; whatever
+     * happens, the mount goes (txfs umount, else umount -l) and the directory with it.
+     */
+    private static void withOwnStore(String prefix, OwnStore body) throws Exception {
+        Path w = tempDir(prefix);
         Path small = w.resolve("store");
         Path m = Files.createDirectory(w.resolve("mnt"));
         try {
+            body.run(w, small, m);
+        } finally {
+            if (txfs("--store", small.toString(), "umount", m.toString()).exit() != 0) {
+                bash(Duration.ofSeconds(30), "umount -l \"$1\" 2>/dev/null || true", m.toString());
+            }
+            removeTree(w);
+        }
+    }
+
+    @Test
+    void storeFull_theWriterGetsEnospc_andNothingCommittedIsLost() throws Exception {
+        withOwnStore("txfs-full", (w, small, m) -> {
             txfs("--store", small.toString(), "init", "--map-size", "96M").ok();
             txfs("--store", small.toString(), "mount", m.toString()).ok();
             Files.writeString(m.resolve("kept"), "committed before the store filled\n");
@@ -106,12 +125,7 @@ class ResourceLimitsTest extends TransactionItBase {
                     "the snapshot committed before is intact");
             txfs("--store", small.toString(), "mount", m.toString()).ok();
             assertEquals("the store takes writes again\n", Files.readString(m.resolve("again")), "synced");
-        } finally {
-            if (txfs("--store", small.toString(), "umount", m.toString()).exit() != 0) {
-                bash(Duration.ofSeconds(30), "umount -l \"$1\" 2>/dev/null || true", m.toString());
-            }
-            removeTree(w);
-        }
+        });
     }
 
     /**
@@ -121,10 +135,7 @@ class ResourceLimitsTest extends TransactionItBase {
      */
     @Test
     void transactionOutgrowingTheHeap_getsEnospc_andCommitsWhatItHas() throws Exception {
-        Path w = tempDir("txfs-heap");
-        Path small = w.resolve("store");
-        Path m = Files.createDirectory(w.resolve("mnt"));
-        try {
+        withOwnStore("txfs-heap", (w, small, m) -> {
             txfs("--store", small.toString(), "init").ok();
             run(
                             QUICK,
@@ -182,25 +193,15 @@ class ResourceLimitsTest extends TransactionItBase {
                     "every file created before the refusal was committed");
             txfs("--store", small.toString(), "umount", m.toString()).ok();
             assertEquals(0, txfs("--store", small.toString(), "verify").exit());
-            String log;
+            StringBuilder log = new StringBuilder();
             try (var logs = Files.list(small.resolve("logs"))) {
-                log = logs.map(f -> {
-                            try {
-                                return Files.readString(f);
-                            } catch (java.io.IOException e) {
-                                throw new java.io.UncheckedIOException(e);
-                            }
-                        })
-                        .collect(java.util.stream.Collectors.joining());
+                for (Path f : logs.toList()) {
+                    log.append(Files.readString(f));
+                }
             }
-            assertTrue(log.contains("heap nearly full"), "the daemon said why it refused:\n" + log);
-            assertTrue(!log.contains("OutOfMemoryError"), log);
-        } finally {
-            if (txfs("--store", small.toString(), "umount", m.toString()).exit() != 0) {
-                bash(Duration.ofSeconds(30), "umount -l \"$1\" 2>/dev/null || true", m.toString());
-            }
-            removeTree(w);
-        }
+            assertTrue(log.indexOf("heap nearly full") >= 0, "the daemon said why it refused:\n" + log);
+            assertTrue(log.indexOf("OutOfMemoryError") < 0, log.toString());
+        });
     }
 
     @Test
