@@ -49,6 +49,11 @@ final class CountingStore implements ObjectStore {
             }
 
             @Override
+            public boolean flushAndSet(java.util.List<RefStore.Update> updates) {
+                return w.flushAndSet(updates);
+            }
+
+            @Override
             public void close() {
                 w.close();
             }

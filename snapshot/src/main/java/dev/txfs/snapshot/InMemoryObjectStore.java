@@ -55,6 +55,11 @@ public final class InMemoryObjectStore implements ObjectStore, RefStore {
             public void flush() {}
 
             @Override
+            public boolean flushAndSet(java.util.List<RefStore.Update> updates) {
+                return compareAndSetAll(updates);
+            }
+
+            @Override
             public void close() {}
         };
     }

@@ -352,43 +352,46 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
     public boolean compareAndSetAll(java.util.List<Update> updates, java.util.List<ValueUpdate> values) {
         updates.forEach(u -> RefStore.checkName(u.name()));
         values.forEach(v -> valueKey(v.key()));
-        boolean set = write(txn -> {
-            for (ValueUpdate u : values) {
-                ByteBuffer v = meta.get(txn, key(valueKey(u.key())));
-                if (!java.util.Arrays.equals(v == null ? null : copy(v), u.expected())) {
-                    return false;
-                }
-            }
-            for (Update u : updates) {
-                ByteBuffer v = refs.get(txn, key(u.name().getBytes(UTF_8)));
-                ObjectId current = v == null ? null : ObjectId.fromBytes(copy(v), 0);
-                if (!Objects.equals(current, u.expected())) {
-                    return false;
-                }
-            }
-            // Every comparison passed: only now write (write() commits whatever the body did).
-            for (ValueUpdate u : values) {
-                ByteBuffer k = key(valueKey(u.key()));
-                if (u.next() == null) {
-                    meta.delete(txn, k);
-                } else {
-                    meta.put(txn, k, direct(u.next()));
-                }
-            }
-            for (Update u : updates) {
-                ByteBuffer k = key(u.name().getBytes(UTF_8));
-                if (u.next() == null) {
-                    refs.delete(txn, k);
-                } else {
-                    refs.put(txn, k, direct(u.next().toBytes()));
-                }
-            }
-            return true;
-        });
+        boolean set = write(txn -> setIfAllMatch(txn, updates, values));
         if (set) {
             env.sync(true);
         }
         return set;
+    }
+
+    /** In {@code txn}: applies every update if all hold their expected values; returns whether it did. */
+    private boolean setIfAllMatch(Txn<ByteBuffer> txn, List<Update> updates, List<ValueUpdate> values) {
+        for (ValueUpdate u : values) {
+            ByteBuffer v = meta.get(txn, key(valueKey(u.key())));
+            if (!java.util.Arrays.equals(v == null ? null : copy(v), u.expected())) {
+                return false;
+            }
+        }
+        for (Update u : updates) {
+            ByteBuffer v = refs.get(txn, key(u.name().getBytes(UTF_8)));
+            ObjectId current = v == null ? null : ObjectId.fromBytes(copy(v), 0);
+            if (!Objects.equals(current, u.expected())) {
+                return false;
+            }
+        }
+        // Every comparison passed: only now write.
+        for (ValueUpdate u : values) {
+            ByteBuffer k = key(valueKey(u.key()));
+            if (u.next() == null) {
+                meta.delete(txn, k);
+            } else {
+                meta.put(txn, k, direct(u.next()));
+            }
+        }
+        for (Update u : updates) {
+            ByteBuffer k = key(u.name().getBytes(UTF_8));
+            if (u.next() == null) {
+                refs.delete(txn, k);
+            } else {
+                refs.put(txn, k, direct(u.next().toBytes()));
+            }
+        }
+        return true;
     }
 
     @Override
@@ -522,19 +525,40 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
             }
             try {
                 write(txn -> {
-                    for (Map.Entry<ObjectId, byte[]> e : staged.entrySet()) {
-                        keyBuf.clear();
-                        keyBuf.put(e.getKey().toBytes()).flip();
-                        if (objects.get(txn, keyBuf) == null) {
-                            byte[] v = e.getValue();
-                            objects.reserve(txn, keyBuf, v.length).put(v);
-                        }
-                    }
+                    putStaged(txn);
                     return null;
                 });
             } finally {
                 staged.clear();
                 stagedBytes = 0;
+            }
+        }
+
+        @Override
+        public boolean flushAndSet(List<Update> updates) {
+            updates.forEach(u -> RefStore.checkName(u.name()));
+            boolean set;
+            try {
+                set = write(txn -> {
+                    putStaged(txn);
+                    return setIfAllMatch(txn, updates, List.of());
+                });
+            } finally {
+                staged.clear();
+                stagedBytes = 0;
+            }
+            env.sync(true); // the objects and, if set, the refs: durable when this returns
+            return set;
+        }
+
+        private void putStaged(Txn<ByteBuffer> txn) {
+            for (Map.Entry<ObjectId, byte[]> e : staged.entrySet()) {
+                keyBuf.clear();
+                keyBuf.put(e.getKey().toBytes()).flip();
+                if (objects.get(txn, keyBuf) == null) {
+                    byte[] v = e.getValue();
+                    objects.reserve(txn, keyBuf, v.length).put(v);
+                }
             }
         }
 

@@ -983,6 +983,24 @@ public final class MutableTree {
      * objects are durable in the store when it returns. The tree stays usable, now over that root.
      */
     public ObjectId flush() throws FileSystemException {
+        return flush((root, w) -> {
+            w.flush();
+            return root;
+        });
+    }
+
+    /** What ends a {@link #flush(Finish)}. */
+    public interface Finish<R> {
+        /**
+         * Gets the new root's id and the tree's writer, in which the last of the changes are still
+         * staged; must write them ({@link ObjectWriter#flush} or {@link ObjectWriter#flushAndSet}),
+         * and may stage more first (a snapshot of the root) to go in the same write.
+         */
+        R finish(ObjectId root, ObjectWriter out) throws FileSystemException;
+    }
+
+    /** {@link #flush()}, with the final write left to {@code finish}. */
+    public <R> R flush(Finish<R> finish) throws FileSystemException {
         for (LinkGroup g : dirtyGroups) {
             if (!g.key().equals(g.flushedKey)) {
                 for (String p : g.paths) {
@@ -1028,8 +1046,7 @@ public final class MutableTree {
         }
         TreeEntry rootEntry = root.entryBuilder(new byte[0]).tree(rootRef).build();
         ObjectId id = out.put(new Root(rootEntry, linksBase).encode());
-        out.flush();
-        return id;
+        return finish.finish(id, out);
     }
 
     private TreeRef flushDir(Dir d) {

@@ -16,6 +16,14 @@ public interface ObjectWriter extends AutoCloseable {
 
     void flush();
 
+    /**
+     * {@link #flush()}, and in the same durable step {@link RefStore#compareAndSetAll} of the
+     * store's refs: the staged objects are written whatever the answer, and the refs move only if
+     * all hold their expected values. One LMDB write transaction and one sync for both, where two
+     * would take twice the disk flushes (an fsync of the live tree pays them).
+     */
+    boolean flushAndSet(java.util.List<RefStore.Update> updates);
+
     @Override
     void close();
 }

@@ -58,6 +58,11 @@ final class DirectoriesTest {
         }
 
         @Override
+        public boolean flushAndSet(java.util.List<RefStore.Update> updates) {
+            return delegate.flushAndSet(updates);
+        }
+
+        @Override
         public void close() {
             delegate.close();
         }

@@ -241,6 +241,29 @@ public abstract class ObjectStoreContractTest {
     }
 
     @Test
+    void flushAndSet_writesTheStagedObjectsAndMovesTheRefsOnlyIfAllMatch() {
+        assertTrue(store.refs().compareAndSet("live", null, a));
+        try (ObjectWriter w = store.newWriter()) {
+            ObjectId x = w.put(small(101));
+            assertTrue(w.flushAndSet(List.of(new RefStore.Update("live", a, x), new RefStore.Update("HEAD", null, x))));
+            assertTrue(store.contains(x));
+            assertEquals(Optional.of(x), store.refs().find("live"));
+            assertEquals(Optional.of(x), store.refs().find("HEAD"));
+
+            ObjectId y = w.put(small(102));
+            assertFalse(
+                    w.flushAndSet(List.of(new RefStore.Update("live", x, y), new RefStore.Update("HEAD", a, y))),
+                    "HEAD is not at a: nothing moves");
+            assertTrue(store.contains(y), "the objects are written whatever the refs say");
+            assertEquals(Optional.of(x), store.refs().find("live"));
+            assertEquals(Optional.of(x), store.refs().find("HEAD"));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> w.flushAndSet(List.of(new RefStore.Update("../bad", null, y))));
+        }
+    }
+
+    @Test
     void compareAndSet_whenExpectedAbsentAndRefAbsent_createsIt() {
         assertTrue(store.refs().compareAndSet("HEAD", null, a));
         assertEquals(Optional.of(a), store.refs().find("HEAD"));

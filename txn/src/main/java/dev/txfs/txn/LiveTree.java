@@ -104,26 +104,23 @@ public final class LiveTree {
     /** Writes all changes and makes them the durable live state; returns the root id. */
     public ObjectId sync() throws FileSystemException {
         synchronized (lock) {
-            ObjectId root = tree.flush();
-            if (ref == null) {
-                lastRoot = root;
-                return root;
-            }
-            if (!root.equals(lastRoot) || store.refs().find(REF).isEmpty()) {
-                try (var w = store.newWriter()) {
+            return tree.flush((root, w) -> {
+                if (ref != null
+                        && (!root.equals(lastRoot) || store.refs().find(REF).isEmpty())) {
+                    // the tree's last objects, its snapshot and the ref in one LMDB write and one
+                    // sync: an fsync pays 2 disk flushes instead of 4
                     ObjectId snap =
                             w.put(new Snapshot(root, List.of(), clock.getAsLong(), "txfs", "live state").encode());
-                    w.flush();
-                    while (true) {
-                        Optional<ObjectId> cur = store.refs().find(REF);
-                        if (store.refs().compareAndSet(REF, cur.orElse(null), snap)) {
-                            break;
-                        }
+                    while (!w.flushAndSet(List.of(
+                            new RefStore.Update(REF, store.refs().find(REF).orElse(null), snap)))) {
+                        // moved by another writer meanwhile: the objects are in; set it over that
                     }
+                } else {
+                    w.flush();
                 }
                 lastRoot = root;
-            }
-            return root;
+                return root;
+            });
         }
     }
 
