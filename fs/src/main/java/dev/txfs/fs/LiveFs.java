@@ -1457,8 +1457,17 @@ public final class LiveFs implements FsOps {
      * Open transactions keep their views (see {@link LiveTree#rollback}).
      */
     public LiveTree.CommitResult rollback(ObjectId snapshot, String author, String message) throws IOException {
+        return replaceLive(() -> live.rollback(snapshot, author, message));
+    }
+
+    private interface LiveChange {
+        LiveTree.CommitResult apply() throws IOException;
+    }
+
+    /** Runs a change of the whole live tree under the lock, then drops the kernel's names it changed. */
+    private LiveTree.CommitResult replaceLive(LiveChange change) throws IOException {
         synchronized (lock) {
-            LiveTree.CommitResult r = live.rollback(snapshot, author, message);
+            LiveTree.CommitResult r = change.apply();
             liveChanged(r);
             return r;
         }
@@ -1469,11 +1478,7 @@ public final class LiveFs implements FsOps {
      * the lock, and the kernel drops the names that changed, as after {@link #rollback}.
      */
     public LiveTree.CommitResult resetTo(ObjectId root) throws IOException {
-        synchronized (lock) {
-            LiveTree.CommitResult r = live.resetTo(root);
-            liveChanged(r);
-            return r;
-        }
+        return replaceLive(() -> live.resetTo(root));
     }
 
     /**
@@ -1481,11 +1486,7 @@ public final class LiveFs implements FsOps {
      * and the kernel drops what it cached of the names that changed, as after {@link #rollback}.
      */
     public LiveTree.CommitResult commitKept(ObjectId kept, String author, String message) throws IOException {
-        synchronized (lock) {
-            LiveTree.CommitResult r = live.commitKept(kept, author, message);
-            liveChanged(r);
-            return r;
-        }
+        return replaceLive(() -> live.commitKept(kept, author, message));
     }
 
     /** The live node now at the path {@code t} has in view {@code v}, if of the same kind. */
