@@ -3,6 +3,7 @@ package dev.txfs.fs;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
 import dev.txfs.fs.FsException.Kind;
+import dev.txfs.fs.fuse.HeapGuard;
 import dev.txfs.fs.fuse.PosixAcl;
 import dev.txfs.snapshot.EntryKind;
 import dev.txfs.snapshot.MutableNode;
@@ -1393,6 +1394,7 @@ public final class LiveFs implements FsOps {
      */
     void closeView(View v, LiveTree.CommitResult r) throws IOException {
         txns.remove(v.txn.id());
+        HeapGuard.released();
         if (r != null) {
             liveChanged(r);
         }
@@ -1469,6 +1471,7 @@ public final class LiveFs implements FsOps {
         synchronized (lock) {
             LiveTree.CommitResult r = change.apply();
             liveChanged(r);
+            HeapGuard.released();
             return r;
         }
     }

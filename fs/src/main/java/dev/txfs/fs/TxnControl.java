@@ -7,7 +7,6 @@ import dev.txfs.fs.FsOps.Attr;
 import dev.txfs.fs.FsOps.Caller;
 import dev.txfs.fs.FsOps.DirEntry;
 import dev.txfs.fs.FsOps.Entry;
-import dev.txfs.fs.fuse.HeapGuard;
 import dev.txfs.journal.Change;
 import dev.txfs.journal.Diff;
 import dev.txfs.snapshot.Json;
@@ -34,7 +33,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.LongSupplier;
 import java.util.logging.Logger;
 
@@ -300,18 +298,6 @@ public final class TxnControl {
     }
 
     private String run(Request r, Caller c) throws Failure, IOException {
-        try {
-            return runVerb(r, c);
-        } finally {
-            if (ENDS_A_TRANSACTION.contains(r.verb())) {
-                HeapGuard.released();
-            }
-        }
-    }
-
-    private static final Set<String> ENDS_A_TRANSACTION = Set.of("finish", "kept", "commit", "abort");
-
-    private String runVerb(Request r, Caller c) throws Failure, IOException {
         Isolated iso = isolated;
         if (iso != null) {
             return switch (r.verb()) {
@@ -728,9 +714,6 @@ public final class TxnControl {
             membership.remove(v.txn.id());
             LOG.info(v.txn + " aborted: no process of it is left (root pid " + v.txn.rootPid() + ")");
             aborted.add(v.txn.id());
-        }
-        if (!aborted.isEmpty()) {
-            HeapGuard.released();
         }
         return aborted;
     }

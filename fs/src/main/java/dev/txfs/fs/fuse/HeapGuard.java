@@ -30,7 +30,7 @@ import javax.management.openmbean.CompositeData;
  * heap in use; above the line the guard only suspects a full heap, and confirms with a full
  * collection (so uncollected garbage never refuses a request). While refusing it re-checks at
  * most once a second, backing off to once every 32 s while nothing changes, and at once after a
- * transaction ends ({@link #released}). Logged when it starts and when it stops refusing.
+ * transaction ends or the live tree is replaced ({@link #released}). Logged when it starts and when it stops refusing.
  */
 public final class HeapGuard {
     private static final Logger LOG = Logger.getLogger(HeapGuard.class.getName());
@@ -50,7 +50,10 @@ public final class HeapGuard {
         return INSTANCE;
     }
 
-    /** A transaction ended (commit, abort): memory may be free, so the next request re-checks. */
+    /**
+     * Tree state was let go (a transaction's view closed, or the live tree replaced): memory may
+     * be free, so the next request re-checks. Called by {@code LiveFs}, where every such end passes.
+     */
     public static void released() {
         synchronized (INSTANCE) {
             INSTANCE.recheckNs = 0;
@@ -124,9 +127,8 @@ public final class HeapGuard {
             } else if (!full && refusing) {
                 LOG.info(String.format("heap in use back to %d of %d MiB: changes accepted", used >> 20, max >> 20));
             }
-            recheckNs = !full
-                    ? 0
-                    : refusing ? Math.min(MAX_RECHECK_NS, Math.max(MIN_RECHECK_NS, 2 * recheckNs)) : MIN_RECHECK_NS;
+            // 0 while not refusing (and after released()), so a first refusal waits MIN_RECHECK_NS
+            recheckNs = full ? Math.min(MAX_RECHECK_NS, Math.max(MIN_RECHECK_NS, 2 * recheckNs)) : 0;
             refusing = full;
             suspect = full;
             return full;
