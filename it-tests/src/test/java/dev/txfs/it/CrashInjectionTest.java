@@ -123,7 +123,7 @@ class CrashInjectionTest extends TransactionItBase {
         assumeTrue(has("gcc"), "needs gcc for the power-cut shim (scripts/ensure-deps.sh installs it)");
         Path agent = prepare();
         underPowerCut(true, () -> {
-            long seed = Long.getLong("txfs.crash.seed", System.nanoTime() % 1_000_000);
+            long seed = firstSeed();
             AssertionError e = assertThrows(
                     AssertionError.class, () -> trial(agent, seed, new HashSet<>(), Kill.AFTER_FIRST_FSYNC));
             System.out.println("[crash] seed " + seed + ", a disk that ignores flushes: " + e.getMessage());
@@ -160,6 +160,11 @@ class CrashInjectionTest extends TransactionItBase {
         mountWithEnv(powerCut == null ? Map.of() : powerCut.env());
     }
 
+    /** -Dtxfs.crash.seed, else one from the clock (printed by the callers, so a failure replays). */
+    private static long firstSeed() {
+        return Long.getLong("txfs.crash.seed", System.nanoTime() % 1_000_000);
+    }
+
     /** The workload's directories and a first snapshot (a HEAD for txfs log, and both durable); returns the agent. */
     private static Path prepare() throws Exception {
         dir("live");
@@ -169,7 +174,7 @@ class CrashInjectionTest extends TransactionItBase {
     }
 
     private void runTrials(String property, int trials, Kill kill) throws Exception {
-        long seed = Long.getLong("txfs.crash.seed", System.nanoTime() % 1_000_000);
+        long seed = firstSeed();
         Path agent = prepare();
         System.out.println("[crash] " + trials + " trials, seeds " + seed + ".." + (seed + trials - 1) + ", "
                 + switch (kill) {

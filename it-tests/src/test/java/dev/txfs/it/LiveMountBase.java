@@ -134,7 +134,12 @@ abstract class LiveMountBase extends TxfsItBase {
 
     /** The pids of the daemons serving this class's mount point (normally one). */
     static List<Long> daemonPids() {
-        Result r = run(QUICK, null, List.of("pgrep", "-f", "mount --foreground " + mp + "( |$)"));
+        return daemonPids(mp);
+    }
+
+    /** The pids of the daemons serving mount point {@code m}. */
+    static List<Long> daemonPids(Path m) {
+        Result r = run(QUICK, null, List.of("pgrep", "-f", "mount --foreground " + m + "( |$)"));
         List<Long> pids = new ArrayList<>();
         for (String line : r.out().lines().toList()) {
             if (!line.isBlank()) {

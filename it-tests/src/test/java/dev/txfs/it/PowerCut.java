@@ -92,7 +92,7 @@ final class PowerCut {
     /** The calls the shim tells apart, by their code in a record's type. */
     private static final List<String> CALLS = List.of("?", "write", "pwrite", "writev", "pwritev");
 
-    private record Write(int pid, String call, long seq, long offset, long length, byte[] before) {
+    private record Write(String call, long seq, long offset, long length, byte[] before) {
         long firstSector() {
             return offset / SECTOR;
         }
@@ -203,7 +203,7 @@ final class PowerCut {
                 assertTrue(length > 0 || have == 0, "a write record: " + length + " bytes, " + have + " before");
                 if (length > 0) {
                     int call = type >>> 8;
-                    writes.add(new Write(pid, CALLS.get(call < CALLS.size() ? call : 0), seq, offset, length, before));
+                    writes.add(new Write(CALLS.get(call < CALLS.size() ? call : 0), seq, offset, length, before));
                 }
             } else {
                 assertEquals(SYNC, type, "record type in " + log);

@@ -149,10 +149,8 @@ class ResourceLimitsTest extends TransactionItBase {
                                     "mount",
                                     m.toString()))
                     .ok();
-            String daemon = bash(QUICK, "pgrep -f \"mount --foreground $1( |$)\"", m.toString())
-                    .ok()
-                    .out()
-                    .strip();
+            List<Long> daemon = daemonPids(m);
+            assertEquals(1, daemon.size(), "one daemon serves the mount: " + daemon);
             long t0 = System.nanoTime();
             Result r = bash(LONG, """
                     cd "$2"
@@ -180,13 +178,7 @@ class ResourceLimitsTest extends TransactionItBase {
             long made = Long.parseLong(refused[1]);
             assertTrue(made > 1000, "files created before the heap filled: " + made);
             assertEquals(List.of("committed", "created"), out.subList(1, 3), r.describe());
-            assertEquals(
-                    daemon,
-                    bash(QUICK, "pgrep -f \"mount --foreground $1( |$)\"", m.toString())
-                            .ok()
-                            .out()
-                            .strip(),
-                    "the same daemon serves the mount");
+            assertEquals(daemon, daemonPids(m), "the same daemon serves the mount");
             assertEquals(
                     Long.toString(made),
                     bashIn(m, "find . -name 'f*' -type f | wc -l").ok().out().strip(),

@@ -57,6 +57,7 @@ static int target_known;
 static uint64_t seq;
 static const char *target_path; /* TXFS_POWERCUT_FILE and TXFS_POWERCUT_LOG, read at load */
 static const char *log_path;
+static int lying_disk; /* TXFS_POWERCUT_LYING_DISK set */
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
@@ -90,6 +91,7 @@ __attribute__((constructor)) static void resolve(void) {
     real_fallocate = dlsym(RTLD_NEXT, "fallocate");
     target_path = getenv("TXFS_POWERCUT_FILE");
     log_path = getenv("TXFS_POWERCUT_LOG");
+    lying_disk = getenv("TXFS_POWERCUT_LYING_DISK") != NULL;
 }
 
 static void die(const char *what) {
@@ -133,20 +135,9 @@ static int watched(int fd) {
     return fstat(fd, &st) == 0 && st.st_dev == target_dev && st.st_ino == target_ino;
 }
 
-/* One record, header and data, in one write(2): not writev, which strace's kills aim at. */
-static void append(const struct rec *r, const void *data, size_t n) {
-    char *buf = malloc(sizeof *r + n);
-    if (buf == NULL) {
-        die("out of memory");
-    }
-    memcpy(buf, r, sizeof *r);
-    if (n) {
-        memcpy(buf + sizeof *r, data, n);
-    }
-    size_t want = sizeof *r + n;
-    ssize_t done = REAL(write)(log_fd, buf, want);
-    free(buf);
-    if (done != (ssize_t) want) {
+/* One whole record in one write(2): not writev, which strace's kills aim at. */
+static void write_record(const void *record, size_t n) {
+    if (REAL(write)(log_fd, record, n) != (ssize_t) n) {
         die("short write to the log");
     }
 }
@@ -158,16 +149,18 @@ static void log_sync(uint64_t last) {
             die("cannot empty the log");
         }
     } else {
-        append(&r, NULL, 0);
+        write_record(&r, sizeof r);
     }
 }
 
 /* Logs the pre-image of [offset, offset + length) of the watched file. Called with lock held. */
 static void log_write(off_t offset, size_t length, uint32_t call) {
-    char *old = malloc(length ? length : 1);
-    if (old == NULL) {
+    struct rec r = {REC_WRITE | call << 8, (uint32_t) getpid(), ++seq, offset, length, 0};
+    char *record = malloc(sizeof r + length); /* the header, then the pre-image read in place */
+    if (record == NULL) {
         die("out of memory");
     }
+    char *old = record + sizeof r;
     size_t have = 0;
     while (have < length) {
         ssize_t n = pread(read_fd, old + have, length - have, offset + (off_t) have);
@@ -182,9 +175,10 @@ static void log_write(off_t offset, size_t length, uint32_t call) {
         }
         have += (size_t) n;
     }
-    struct rec r = {REC_WRITE | call << 8, (uint32_t) getpid(), ++seq, offset, length, have};
-    append(&r, old, have);
-    free(old);
+    r.pre_length = have;
+    memcpy(record, &r, sizeof r);
+    write_record(record, sizeof r + have);
+    free(record);
 }
 
 static size_t iov_length(const struct iovec *iov, int count) {
@@ -281,7 +275,7 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int count, off_t offset, in
         uint64_t before_ = seq;                                                                   \
         pthread_mutex_unlock(&lock);                                                              \
         int result_ = call;                                                                       \
-        if (result_ == 0 && getenv("TXFS_POWERCUT_LYING_DISK") == NULL) {                         \
+        if (result_ == 0 && !lying_disk) {                                                        \
             pthread_mutex_lock(&lock);                                                            \
             log_sync(before_);                                                                    \
             pthread_mutex_unlock(&lock);                                                          \
