@@ -10,13 +10,17 @@ import dev.txfs.snapshot.TreeExceptions.IsDirectoryException;
 import dev.txfs.snapshot.TreeExceptions.NameTooLongException;
 import dev.txfs.snapshot.TreeExceptions.NoSuchAttributeException;
 import dev.txfs.snapshot.TreeExceptions.NotPermittedException;
+import dev.txfs.snapshot.TreeExceptions.TooDeepException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -322,17 +326,29 @@ public final class MutableTree {
 
     /** The path as an ISO-8859-1 string ("" for the root), null if detached. */
     private String rawPath(MutableNode n) {
-        if (n == root) {
-            return "";
+        // Up the parents, not recursion: a path is as deep as the tree, and no tree walk may
+        // depend on the caller's stack (issue 14, finding 6).
+        List<MutableNode> up = new ArrayList<>();
+        String top;
+        for (MutableNode x = n; ; x = x.parent) {
+            if (x == root) {
+                top = "";
+                break;
+            }
+            if (x.group != null) {
+                top = x.group.key();
+                break;
+            }
+            if (x.parent == null) {
+                return null;
+            }
+            up.add(x);
         }
-        if (n.group != null) {
-            return n.group.key();
+        StringBuilder p = new StringBuilder(top);
+        for (int i = up.size() - 1; i >= 0; i--) {
+            p.append('/').append(new String(up.get(i).name, ISO_8859_1));
         }
-        if (n.parent == null) {
-            return null;
-        }
-        String p = rawPath(n.parent);
-        return p == null ? null : p + "/" + new String(n.name, ISO_8859_1);
+        return p.toString();
     }
 
     private String childPath(Dir d, byte[] name) {
@@ -397,6 +413,89 @@ public final class MutableTree {
         if (lookup(dir, name).isPresent()) {
             throw new FileAlreadyExistsException(display(dir, name));
         }
+        checkDepth(dir, name);
+    }
+
+    // ---- depth -----------------------------------------------------------------------------
+
+    /** How many levels below the root {@code d} is (the root is 0), counted up its parents. */
+    private int depth(Dir d) {
+        int depth = 0;
+        for (Dir x = d; x != root && x != null; x = x.parent) {
+            depth++;
+        }
+        return depth;
+    }
+
+    /** Refuses a new name in {@code dir} deeper than {@link TreeLimits#MAX_DEPTH}. */
+    private void checkDepth(Dir dir, byte[] name) throws TooDeepException {
+        if (depth(dir) + 1 > TreeLimits.MAX_DEPTH) {
+            throw new TooDeepException(display(dir, name));
+        }
+    }
+
+    /**
+     * Refuses to move {@code n} from {@code from} into {@code dst} when it, or anything below it,
+     * would then sit deeper than {@link TreeLimits#MAX_DEPTH}. A move that does not make {@code n}
+     * deeper cannot break the limit and costs O(depth); one that does walks the subdirectories of
+     * {@code n} (see {@link #heightExceeds}).
+     */
+    private void checkMoveDepth(MutableNode n, Dir from, Dir dst, byte[] dstName) throws TooDeepException {
+        int top = depth(dst) + 1;
+        if (top > TreeLimits.MAX_DEPTH) {
+            throw new TooDeepException(display(dst, dstName));
+        }
+        if (n instanceof Dir d && top > depth(from) + 1 && heightExceeds(d, TreeLimits.MAX_DEPTH - top)) {
+            throw new TooDeepException(display(dst, dstName));
+        }
+    }
+
+    /** A directory still to look at in {@link #heightExceeds}: a loaded node or a stored entry. */
+    private record Below(Dir node, TreeEntry stored, int level) {}
+
+    /**
+     * Whether some name lies more than {@code budget} levels below {@code top} (its own names are one
+     * level below it). Iterative; reads only directories that have subdirectories (the counts in
+     * each entry say which), loaded nodes as they are now and the rest from the store, and stops at
+     * the first name too deep: cost O(directories with subdirectories below {@code top}).
+     */
+    private boolean heightExceeds(Dir top, int budget) {
+        Deque<Below> todo = new ArrayDeque<>();
+        todo.push(new Below(top, null, 0));
+        while (!todo.isEmpty()) {
+            Below b = todo.pop();
+            long entries = b.node != null ? b.node.entries : b.stored.dirEntries();
+            long subdirs = b.node != null ? b.node.subdirs : b.stored.dirSubdirs();
+            if (entries > 0 && b.level + 1 > budget) {
+                return true;
+            }
+            if (subdirs == 0) {
+                continue;
+            }
+            int next = b.level + 1;
+            if (b.node == null) {
+                Directories.forEach(store, b.stored.tree(), e -> {
+                    if (e.kind() == EntryKind.DIRECTORY) {
+                        todo.push(new Below(null, e, next));
+                    }
+                });
+                continue;
+            }
+            Dir d = b.node;
+            d.children.forEach((name, child) -> {
+                if (child instanceof Dir cd) {
+                    todo.push(new Below(cd, null, next));
+                }
+            });
+            if (!d.listed) {
+                Directories.forEach(store, d.base.id(), e -> {
+                    if (e.kind() == EntryKind.DIRECTORY && !d.children.containsKey(e.nameRef())) {
+                        todo.push(new Below(null, e, next));
+                    }
+                });
+            }
+        }
+        return false;
     }
 
     private <N extends MutableNode> N attachNew(Dir dir, byte[] name, N node) {
@@ -601,6 +700,8 @@ public final class MutableTree {
             if (other instanceof Dir od && isWithin(srcDir, od)) {
                 throw new InvalidOperationException(display(dstDir, dstName), "cannot move a directory into itself");
             }
+            checkMoveDepth(n, srcDir, dstDir, dstName);
+            checkMoveDepth(other, dstDir, srcDir, srcName);
             if (other != n) { // two names of one inode: nothing to swap
                 exchange(srcDir, srcName, n, dstDir, dstName, other);
             }
@@ -624,6 +725,10 @@ public final class MutableTree {
             } else if (e instanceof Dir) {
                 throw new IsDirectoryException(display(dstDir, dstName));
             }
+        }
+        checkMoveDepth(n, srcDir, dstDir, dstName);
+        if (existing.isPresent()) {
+            MutableNode e = existing.get();
             detach(dstDir, dstName, e);
             e.ctimeNs = now();
             touch(e);
@@ -886,14 +991,23 @@ public final class MutableTree {
                 t = t.children.computeIfAbsent(name, k -> new PathTrie());
             }
         }
-        reloadDir(root, r.dir(), trie, seq);
+        Deque<Reloading> todo = new ArrayDeque<>();
+        todo.push(new Reloading(root, r.dir(), trie));
+        while (!todo.isEmpty()) {
+            Reloading x = todo.pop();
+            reloadDir(x.dir, x.entry, x.changed, seq, todo);
+        }
     }
+
+    /** A loaded directory {@link #reload} still has to move to its new entry. */
+    private record Reloading(Dir dir, TreeEntry entry, PathTrie changed) {}
 
     private static final class PathTrie {
         final TreeMap<byte[], PathTrie> children = new TreeMap<>(Directories.NAME_ORDER);
     }
 
-    private void reloadDir(Dir d, TreeEntry e, PathTrie t, long seq) {
+    /** Moves one directory to its new entry; its loaded subdirectories that changed go to {@code todo}. */
+    private void reloadDir(Dir d, TreeEntry e, PathTrie t, long seq, Deque<Reloading> todo) {
         d.mode = e.mode();
         d.uid = e.uid();
         d.gid = e.gid();
@@ -921,7 +1035,7 @@ public final class MutableTree {
                 d.children.remove(name);
                 loseName(old);
             } else if (old instanceof Dir od && old.group == null && ne.get().kind() == EntryKind.DIRECTORY) {
-                reloadDir(od, ne.get(), c.getValue(), seq);
+                todo.push(new Reloading(od, ne.get(), c.getValue()));
             } else {
                 MutableNode n = materialize(d, ne.get());
                 n.attachedSeq = seq;
@@ -1049,10 +1163,37 @@ public final class MutableTree {
         return finish.finish(id, out);
     }
 
-    private TreeRef flushDir(Dir d) {
-        if (d.changed.isEmpty()) {
-            return d.base;
+    /** A directory being flushed and the changed names of it not yet looked at. */
+    private record Flushing(Dir dir, Iterator<byte[]> names) {}
+
+    /**
+     * Writes the changed directories at and below {@code top}, children before their parent, with
+     * an explicit stack: the tree's depth never reaches the thread's stack. A failure part way
+     * leaves every directory either written (its changes cleared, its base the new one) or still
+     * marked, so the next flush carries on where this one stopped.
+     */
+    private TreeRef flushDir(Dir top) {
+        Deque<Flushing> stack = new ArrayDeque<>();
+        if (!top.changed.isEmpty()) {
+            stack.push(new Flushing(top, top.changed.iterator()));
         }
+        while (!stack.isEmpty()) {
+            Flushing f = stack.peek();
+            if (f.names.hasNext()) {
+                MutableNode n = f.dir.children.get(f.names.next());
+                if (n instanceof Dir child && n.group == null && !child.changed.isEmpty()) {
+                    stack.push(new Flushing(child, child.changed.iterator()));
+                }
+                continue;
+            }
+            stack.pop();
+            writeDir(f.dir);
+        }
+        return top.base;
+    }
+
+    /** Writes one directory whose changed subdirectories are all written. */
+    private void writeDir(Dir d) {
         SortedMap<byte[], TreeEntry> changes = Directories.changes();
         for (byte[] name : d.changed) {
             MutableNode n = d.children.get(name);
@@ -1061,7 +1202,7 @@ public final class MutableTree {
             } else if (n.group != null) {
                 changes.put(name, HardLinks.link(name, n.group.key().getBytes(ISO_8859_1)));
             } else if (n instanceof Dir child) {
-                changes.put(name, child.entryBuilder(name).tree(flushDir(child)).build());
+                changes.put(name, child.entryBuilder(name).tree(child.base).build());
             } else {
                 changes.put(name, inodeEntry(n, name));
             }
@@ -1073,7 +1214,6 @@ public final class MutableTree {
             throw new IllegalStateException(
                     "directory counts diverged: wrote " + d.base + ", tracked " + d.entries + "/" + d.subdirs);
         }
-        return d.base;
     }
 
     /** The full entry of a non-directory node (its file content flushed). */

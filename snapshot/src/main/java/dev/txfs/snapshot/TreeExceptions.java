@@ -45,4 +45,14 @@ public final class TreeExceptions {
             super(path, null, reason);
         }
     }
+
+    /**
+     * A name that would sit deeper than {@link TreeLimits#MAX_DEPTH} levels below the root
+     * (ENAMETOOLONG: the path to it would be too long), from a create, mkdir, link or rename.
+     */
+    public static final class TooDeepException extends FileSystemException {
+        public TooDeepException(String path) {
+            super(path, null, "Too deep: more than " + TreeLimits.MAX_DEPTH + " levels below the root");
+        }
+    }
 }

@@ -54,6 +54,8 @@ final class Errnos {
             return ENODATA;
         } else if (t instanceof TreeExceptions.NameTooLongException) {
             return ENAMETOOLONG;
+        } else if (t instanceof TreeExceptions.TooDeepException) {
+            return ENAMETOOLONG; // deeper than TreeLimits.MAX_DEPTH: the path to the name is too long
         } else if (t instanceof TreeExceptions.NotPermittedException) {
             return EPERM;
         } else if (t instanceof ObjectStore.StoreFullException) {
