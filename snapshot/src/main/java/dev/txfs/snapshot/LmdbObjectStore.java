@@ -494,7 +494,12 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
         }
     }
 
-    /** Stages puts and writes them in batches, each in one short write transaction. */
+    /**
+     * Stages puts and writes them in batches, each in one short write transaction. A write that
+     * fails (a full store) keeps what was staged, and the next flush writes it: the caller may
+     * already have moved on to those objects (a tree whose flush failed half way refers to them),
+     * and a retried sync must not record a root whose trees were never written.
+     */
     private final class Writer implements ObjectWriter {
         private final Map<ObjectId, byte[]> staged = new LinkedHashMap<>();
         private long stagedBytes;
@@ -523,30 +528,23 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
             if (staged.isEmpty()) {
                 return;
             }
-            try {
-                write(txn -> {
-                    putStaged(txn);
-                    return null;
-                });
-            } finally {
-                staged.clear();
-                stagedBytes = 0;
-            }
+            write(txn -> {
+                putStaged(txn);
+                return null;
+            });
+            staged.clear();
+            stagedBytes = 0;
         }
 
         @Override
         public boolean flushAndSet(List<Update> updates) {
             updates.forEach(u -> RefStore.checkName(u.name()));
-            boolean set;
-            try {
-                set = write(txn -> {
-                    putStaged(txn);
-                    return setIfAllMatch(txn, updates, List.of());
-                });
-            } finally {
-                staged.clear();
-                stagedBytes = 0;
-            }
+            boolean set = write(txn -> {
+                putStaged(txn);
+                return setIfAllMatch(txn, updates, List.of());
+            });
+            staged.clear();
+            stagedBytes = 0;
             env.sync(true); // the objects and, if set, the refs: durable when this returns
             return set;
         }

@@ -224,6 +224,38 @@ final class LmdbObjectStoreTest extends ObjectStoreContractTest {
 
     // ---- a full store --------------------------------------------------------------------------
 
+    /**
+     * Issue 14, finding 6: a failed write dropped what the writer had staged, so a retried sync of
+     * a tree that had moved on to those objects recorded a root whose trees were never written.
+     */
+    @Test
+    void flush_afterAFailedFlush_writesWhatWasStagedOnceThereIsRoom() {
+        try (LmdbObjectStore full = LmdbObjectStore.create(tmp.resolve("retry"), 4 << 20)) {
+            ObjectWriter w = full.newWriter();
+            List<ObjectId> ballast = new ArrayList<>();
+            for (int i = 0; i < 45; i++) {
+                ballast.add(w.put(chunk(i, 64 * 1024)));
+            }
+            w.flush();
+            List<byte[]> staged = new ArrayList<>();
+            assertThrows(StoreFullException.class, () -> {
+                for (int i = 1000; i < 1020; i++) {
+                    byte[] obj = chunk(i, 64 * 1024);
+                    staged.add(obj);
+                    w.put(obj);
+                }
+                w.flush();
+            });
+            full.delete(ballast);
+            // LMDB reuses pages a write freed once a later write has committed
+            assertTrue(full.refs().compareAndSet("after-delete", null, ObjectId.hash(staged.get(0))));
+            w.flush();
+            for (byte[] obj : staged) {
+                assertArrayEquals(obj, full.get(ObjectId.hash(obj)), "staged before the failure, written after");
+            }
+        }
+    }
+
     @Test
     void flush_whenTheMapIsFull_throwsStoreFullAndKeepsEverythingCommittedBefore() {
         Path small = tmp.resolve("small");
