@@ -70,7 +70,9 @@ final class ControlSocket implements AutoCloseable {
                 String reply;
                 try {
                     reply = request == null ? "err empty or oversized request" : handler.apply(request);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | StackOverflowError e) {
+                    // Answered, never dropped: a dropped connection reads as "the daemon died" to
+                    // txfs umount, which then clears the mount and reports success.
                     LOG.log(Level.WARNING, "control request failed: " + request, e);
                     reply = "err " + e.getMessage();
                 }

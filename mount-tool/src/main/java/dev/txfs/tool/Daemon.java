@@ -8,12 +8,14 @@ import dev.txfs.fs.posix.Posix;
 import dev.txfs.fs.posix.PosixException;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
+import dev.txfs.txn.BackgroundSync;
 import dev.txfs.txn.LiveTree;
 import dev.txfs.txn.proc.Membership;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -34,6 +36,10 @@ import java.util.logging.Logger;
 final class Daemon {
     private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
     static final int SYNC_SECONDS = 5;
+    /** After a failed background sync, the first retry; each next one waits twice as long, up to the max. */
+    static final Duration SYNC_FIRST_RETRY = Duration.ofSeconds(1);
+
+    static final Duration SYNC_MAX_RETRY = Duration.ofSeconds(60);
 
     private Daemon() {}
 
@@ -80,13 +86,14 @@ final class Daemon {
                 fs.setNotifier(notifierOf(mount.session()));
                 LOG.info("mounted " + storeDir + " at " + mountpoint + " (pid "
                         + ProcessHandle.current().pid() + ")");
-                ScheduledExecutorService syncer = Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "txfs-sync");
+                BackgroundSync syncer =
+                        BackgroundSync.start(live, Duration.ofSeconds(SYNC_SECONDS), SYNC_FIRST_RETRY, SYNC_MAX_RETRY);
+                ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "txfs-reaper");
                     t.setDaemon(true);
                     return t;
                 });
-                syncer.scheduleWithFixedDelay(() -> syncQuietly(live), SYNC_SECONDS, SYNC_SECONDS, TimeUnit.SECONDS);
-                syncer.scheduleWithFixedDelay(() -> reapQuietly(fs), 1, 1, TimeUnit.SECONDS);
+                reaper.scheduleWithFixedDelay(() -> reapQuietly(fs), 1, 1, TimeUnit.SECONDS);
                 Thread hook = new Thread(() -> {
                     syncQuietly(live);
                     try {
@@ -97,7 +104,8 @@ final class Daemon {
                 });
                 Runtime.getRuntime().addShutdownHook(hook);
                 mount.awaitEnd();
-                syncer.shutdownNow();
+                reaper.shutdownNow();
+                syncer.close();
                 live.sync();
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
@@ -299,6 +307,7 @@ final class Daemon {
                 return "ok " + live.snapshot(parts[0], parts[1].replace("\\n", "\n"));
             }
             if (request.equals("unmount")) {
+                // A sync that fails keeps the mount: unmounting would lose what it did not write.
                 live.sync();
                 FuseMount.unmount(mountpoint, false);
                 return "ok " + ProcessHandle.current().pid();

@@ -9,6 +9,7 @@ import dev.txfs.snapshot.ObjectWriter;
 import dev.txfs.snapshot.RefStore;
 import dev.txfs.snapshot.Snapshot;
 import dev.txfs.snapshot.Snapshots;
+import dev.txfs.snapshot.TxfsException;
 import java.nio.file.FileSystemException;
 import java.util.List;
 import java.util.Optional;
@@ -101,27 +102,73 @@ public final class LiveTree {
         return store;
     }
 
-    /** Writes all changes and makes them the durable live state; returns the root id. */
+    /**
+     * A sync that failed: the live tree's changes since the last good sync are not durable. Every
+     * later sync tries again; {@link #syncFailure()} holds this until one succeeds.
+     */
+    public static final class SyncFailedException extends TxfsException {
+        SyncFailedException(Throwable cause) {
+            super(
+                    "sync of the live tree failed, changes since the last good sync are not durable: "
+                            + describe(cause),
+                    cause);
+        }
+
+        /** The cause in one line: its type and message (a StackOverflowError has none). */
+        static String describe(Throwable t) {
+            return t.getMessage() == null
+                    ? t.getClass().getSimpleName()
+                    : t.getClass().getSimpleName() + ": " + t.getMessage();
+        }
+    }
+
+    /** The failure of the last sync, null when it succeeded; read without the lock. */
+    private volatile SyncFailedException syncFailure;
+
+    /**
+     * Why the last sync failed, or empty if it succeeded: what {@code fsync} and {@code txfs
+     * umount} report until a sync succeeds again. Threads: any.
+     */
+    public Optional<SyncFailedException> syncFailure() {
+        return Optional.ofNullable(syncFailure);
+    }
+
+    /**
+     * Writes all changes and makes them the durable live state; returns the root id. A failure of
+     * any kind (a full store, an I/O error, an Error such as StackOverflowError) is thrown as a
+     * {@link SyncFailedException} and recorded ({@link #syncFailure()}); the tree keeps its changes,
+     * so the next sync writes them.
+     */
     public ObjectId sync() throws FileSystemException {
         synchronized (lock) {
-            return tree.flush((root, w) -> {
-                if (ref != null
-                        && (!root.equals(lastRoot) || store.refs().find(REF).isEmpty())) {
-                    // the tree's last objects, its snapshot and the ref in one LMDB write and one
-                    // sync: an fsync pays 2 disk flushes instead of 4
-                    ObjectId snap =
-                            w.put(new Snapshot(root, List.of(), clock.getAsLong(), "txfs", "live state").encode());
-                    while (!w.flushAndSet(List.of(
-                            new RefStore.Update(REF, store.refs().find(REF).orElse(null), snap)))) {
-                        // moved by another writer meanwhile: the objects are in; set it over that
-                    }
-                } else {
-                    w.flush();
-                }
-                lastRoot = root;
+            try {
+                ObjectId root = syncWithLock();
+                syncFailure = null;
                 return root;
-            });
+            } catch (Exception | StackOverflowError e) {
+                SyncFailedException f = new SyncFailedException(e);
+                syncFailure = f;
+                throw f;
+            }
         }
+    }
+
+    private ObjectId syncWithLock() throws FileSystemException {
+        return tree.flush((root, w) -> {
+            if (ref != null && (!root.equals(lastRoot) || store.refs().find(REF).isEmpty())) {
+                // the tree's last objects, its snapshot and the ref in one LMDB write and one
+                // sync: an fsync pays 2 disk flushes instead of 4
+                ObjectId snap = w.put(new Snapshot(root, List.of(), clock.getAsLong(), "txfs", "live state").encode());
+                while (!w.flushAndSet(
+                        List.of(new RefStore.Update(REF, store.refs().find(REF).orElse(null), snap)))) {
+                    // moved by another writer meanwhile: the objects are in; set it over that
+                }
+            } else {
+                w.flush();
+            }
+            lastRoot = root;
+            return root;
+        });
     }
 
     /**

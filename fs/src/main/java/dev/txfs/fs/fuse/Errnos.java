@@ -3,6 +3,7 @@ package dev.txfs.fs.fuse;
 import dev.txfs.fs.FsException;
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.TreeExceptions;
+import dev.txfs.txn.LiveTree;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -60,6 +61,8 @@ final class Errnos {
             return EPERM;
         } else if (t instanceof ObjectStore.StoreFullException) {
             return ENOSPC;
+        } else if (t instanceof LiveTree.SyncFailedException) {
+            return EIO; // logged and retried by the background sync (BackgroundSync)
         } else if (t instanceof FsException f) {
             return switch (f.kind()) {
                 case BAD_HANDLE -> EBADF;
