@@ -503,6 +503,9 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
     private final class Writer implements ObjectWriter {
         private final Map<ObjectId, byte[]> staged = new LinkedHashMap<>();
         private long stagedBytes;
+        /** A write failed and {@link #staged} still holds what it did not write. */
+        private boolean failed;
+
         private ByteBuffer keyBuf = ByteBuffer.allocateDirect(ObjectId.LENGTH);
 
         @Override
@@ -528,25 +531,61 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
             if (staged.isEmpty()) {
                 return;
             }
-            write(txn -> {
-                putStaged(txn);
-                return null;
-            });
+            try {
+                write(txn -> {
+                    putStaged(txn);
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                failed = true;
+                throw e;
+            }
             staged.clear();
             stagedBytes = 0;
+            failed = false;
         }
 
         @Override
         public boolean flushAndSet(List<Update> updates) {
             updates.forEach(u -> RefStore.checkName(u.name()));
-            boolean set = write(txn -> {
-                putStaged(txn);
-                return setIfAllMatch(txn, updates, List.of());
-            });
+            boolean set;
+            try {
+                set = write(txn -> {
+                    putStaged(txn);
+                    return setIfAllMatch(txn, updates, List.of());
+                });
+            } catch (RuntimeException e) {
+                failed = true;
+                throw e;
+            }
             staged.clear();
             stagedBytes = 0;
+            failed = false;
             env.sync(true); // the objects and, if set, the refs: durable when this returns
             return set;
+        }
+
+        @Override
+        public void retainReachable(java.util.Collection<ObjectId> roots) {
+            if (!failed) {
+                return;
+            }
+            // Objects in the store refer only to objects in the store (children are put first and
+            // written in the same batch or an earlier one), so the walk stops where staging ends.
+            java.util.Set<ObjectId> reached = new java.util.HashSet<>();
+            java.util.Deque<ObjectId> todo = new java.util.ArrayDeque<>(roots);
+            while (!todo.isEmpty()) {
+                ObjectId id = todo.pop();
+                byte[] raw = staged.get(id);
+                if (raw != null && reached.add(id)) {
+                    ObjectGraph.references(raw, (ref, chunkBytes) -> todo.push(ref));
+                }
+            }
+            staged.keySet().retainAll(reached);
+            stagedBytes = 0;
+            for (byte[] raw : staged.values()) {
+                stagedBytes += raw.length + 64;
+            }
         }
 
         private void putStaged(Txn<ByteBuffer> txn) {

@@ -1154,12 +1154,20 @@ public final class MutableTree {
         }
         dirtyGroups.clear();
         removedKeys.clear();
+        List<ObjectId> keep = new ArrayList<>();
         for (File f : List.copyOf(dirtyFiles)) {
-            spill(f); // unlinked while open: not in the tree, but its pages still count
+            // unlinked while open: not in the tree, but its pages still count
+            dirtyBytes -= f.data.dirtyBytes();
+            Content c = f.data.flush(out);
+            if (!c.isInline()) {
+                keep.add(c.id());
+            }
             dirtyFiles.remove(f);
         }
         TreeEntry rootEntry = root.entryBuilder(new byte[0]).tree(rootRef).build();
         ObjectId id = out.put(new Root(rootEntry, linksBase).encode());
+        keep.add(id);
+        out.retainReachable(keep); // after a failed write: what the tree no longer needs goes
         return finish.finish(id, out);
     }
 

@@ -24,6 +24,15 @@ public interface ObjectWriter extends AutoCloseable {
      */
     boolean flushAndSet(java.util.List<RefStore.Update> updates);
 
+    /**
+     * After a failed write (a full store), this writer still holds what it staged (see {@link
+     * LmdbObjectStore}); a caller that knows which of it is still needed, everything reachable from
+     * {@code roots}, lets the rest go here, so that objects nobody refers to any more (a file
+     * deleted meanwhile) do not keep the next write from fitting. No-op when no write failed, and for
+     * a writer that stages nothing.
+     */
+    default void retainReachable(java.util.Collection<ObjectId> roots) {}
+
     @Override
     void close();
 }
