@@ -9,7 +9,9 @@ import dev.txfs.snapshot.Root;
 import dev.txfs.snapshot.Snapshots;
 import dev.txfs.snapshot.TreeEntry;
 import dev.txfs.snapshot.TreeRef;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -92,6 +94,14 @@ public final class Diff {
             if (!ra.tree().equals(rb.tree())) {
                 directory("", ra.tree(), rb.tree());
             }
+            while (!pending.isEmpty()) {
+                Pending p = pending.pop();
+                for (DirectoryDiff.EntryChange c : DirectoryDiff.between(store, p.treeA, p.treeB)) {
+                    String path = RawPaths.child(p.dir, c.name());
+                    examined.add(path);
+                    entry(path, c.before(), c.after());
+                }
+            }
             for (DirectoryDiff.EntryChange r : records) {
                 linkRecord(r.before(), r.after());
             }
@@ -103,12 +113,14 @@ public final class Diff {
             return links == null ? null : links.id();
         }
 
+        /** A directory whose two versions are still to compare. */
+        private record Pending(String dir, ObjectId treeA, ObjectId treeB) {}
+
+        /** Directories still to compare: a queue, not recursion, so depth never reaches the stack. */
+        private final Deque<Pending> pending = new ArrayDeque<>();
+
         private void directory(String dir, ObjectId treeA, ObjectId treeB) {
-            for (DirectoryDiff.EntryChange c : DirectoryDiff.between(store, treeA, treeB)) {
-                String path = RawPaths.child(dir, c.name());
-                examined.add(path);
-                entry(path, c.before(), c.after());
-            }
+            pending.push(new Pending(dir, treeA, treeB));
         }
 
         private void entry(String path, TreeEntry ea, TreeEntry eb) {

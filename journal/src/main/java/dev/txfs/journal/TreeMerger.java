@@ -9,8 +9,10 @@ import dev.txfs.snapshot.Root;
 import dev.txfs.snapshot.Snapshots;
 import dev.txfs.snapshot.TreeEntry;
 import dev.txfs.snapshot.TreeRef;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -73,8 +75,49 @@ final class TreeMerger {
 
     // ---- directories -------------------------------------------------------------------------
 
-    /** The merged entry at a path that ours changed ({@code o} differs from {@code b}). */
+    /** What {@link #quick} answers for two directories that both changed: merge them name by name. */
+    private static final TreeEntry DESCEND =
+            TreeEntry.builder(new byte[] {'?'}, EntryKind.FIFO).build();
+
+    /**
+     * The merged entry at a path that ours changed ({@code o} differs from {@code b}). Directories
+     * both sides changed are merged with an explicit stack of {@link DirectoryMerge}s, children
+     * before their parent: the depth of the trees never reaches the thread's stack.
+     */
     private TreeEntry entry(String path, TreeEntry b, TreeEntry o, TreeEntry t) {
+        TreeEntry quick = quick(path, b, o, t);
+        if (quick != DESCEND) {
+            return quick;
+        }
+        Deque<DirectoryMerge> stack = new ArrayDeque<>();
+        stack.push(new DirectoryMerge(path, Entries.isDir(b) ? b : null, o, t));
+        while (true) {
+            DirectoryMerge d = stack.peek();
+            if (d.next < d.names.size()) {
+                Named n = d.names.get(d.next++);
+                String child = RawPaths.child(d.path, n.name);
+                TreeEntry m = quick(child, n.entries[0], n.entries[1], n.entries[2]);
+                if (m == DESCEND) {
+                    d.descended = n;
+                    TreeEntry cb = n.entries[0];
+                    stack.push(new DirectoryMerge(child, Entries.isDir(cb) ? cb : null, n.entries[1], n.entries[2]));
+                } else {
+                    d.merged(n, m);
+                }
+                continue;
+            }
+            stack.pop();
+            TreeEntry m = d.finish();
+            if (stack.isEmpty()) {
+                return m;
+            }
+            DirectoryMerge parent = stack.peek();
+            parent.merged(parent.descended, m);
+        }
+    }
+
+    /** The merged entry when no directory merge is needed, else {@link #DESCEND}. */
+    private TreeEntry quick(String path, TreeEntry b, TreeEntry o, TreeEntry t) {
         if (Objects.equals(o, b) || Objects.equals(o, t)) {
             return t;
         }
@@ -82,28 +125,77 @@ final class TreeMerger {
             return o;
         }
         if (Entries.isDir(o) && Entries.isDir(t)) {
-            return directory(path, Entries.isDir(b) ? b : null, o, t);
+            return DESCEND;
         }
         conflict(path);
         return t;
     }
 
-    /** Two directories both changed (or both added: {@code b} null): merged name by name. */
-    private TreeEntry directory(String path, TreeEntry b, TreeEntry o, TreeEntry t) {
-        TreeRef tree = tree(path, b == null ? null : b.tree(), Entries.treeRef(o), Entries.treeRef(t));
-        int mode = pick(path, b == null ? null : b.mode(), o.mode(), t.mode(), Objects::equals);
-        long uid = pick(path, b == null ? null : b.uid(), o.uid(), t.uid(), Objects::equals);
-        long gid = pick(path, b == null ? null : b.gid(), o.gid(), t.gid(), Objects::equals);
-        SortedMap<String, byte[]> xattrs =
-                pick(path, b == null ? null : b.xattrs(), o.xattrs(), t.xattrs(), Entries::sameXattrs);
-        long mtime = Math.max(o.mtimeNs(), t.mtimeNs());
-        return TreeEntry.builder(t.name(), EntryKind.DIRECTORY)
-                .mode(mode)
-                .owner(uid, gid)
-                .times(mtime, mtime)
-                .xattrs(xattrs)
-                .tree(tree)
-                .build();
+    /** A name ours changed in a directory, with its entries in base, ours and theirs (null: absent). */
+    private record Named(byte[] name, TreeEntry[] entries) {}
+
+    /**
+     * Two directories both changed (or both added: {@code b} null), merged name by name: the names
+     * ours changed (one walk of base against ours, theirs carried along), then their merged entries
+     * applied to theirs' directory.
+     */
+    private final class DirectoryMerge {
+        final String path;
+        final TreeEntry b;
+        final TreeEntry o;
+        final TreeEntry t;
+        /** The contents' merge when a shortcut settles it, else null and {@link #names} to merge. */
+        final TreeRef settled;
+
+        final List<Named> names = new ArrayList<>();
+        final SortedMap<byte[], TreeEntry> changes = Directories.changes();
+        int next;
+        /** The name whose directories are being merged below this one. */
+        Named descended;
+
+        DirectoryMerge(String path, TreeEntry b, TreeEntry o, TreeEntry t) {
+            this.path = path;
+            this.b = b;
+            this.o = o;
+            this.t = t;
+            ObjectId bt = b == null ? null : b.tree();
+            TreeRef ot = Entries.treeRef(o);
+            TreeRef tt = Entries.treeRef(t);
+            if (ot.id().equals(bt) || ot.id().equals(tt.id())) {
+                settled = tt;
+            } else if (tt.id().equals(bt)) {
+                settled = ot;
+            } else {
+                settled = null;
+                DirectoryDiff.walk(
+                        store,
+                        new ObjectId[] {bt, ot.id(), tt.id()},
+                        (name, e) -> names.add(new Named(name, e.clone())));
+            }
+        }
+
+        void merged(Named n, TreeEntry m) {
+            if (!Objects.equals(m, n.entries[2])) {
+                changes.put(n.name, m);
+            }
+        }
+
+        TreeEntry finish() {
+            TreeRef tree = settled != null ? settled : Directories.update(out, Entries.treeRef(t), changes);
+            int mode = pick(path, b == null ? null : b.mode(), o.mode(), t.mode(), Objects::equals);
+            long uid = pick(path, b == null ? null : b.uid(), o.uid(), t.uid(), Objects::equals);
+            long gid = pick(path, b == null ? null : b.gid(), o.gid(), t.gid(), Objects::equals);
+            SortedMap<String, byte[]> xattrs =
+                    pick(path, b == null ? null : b.xattrs(), o.xattrs(), t.xattrs(), Entries::sameXattrs);
+            long mtime = Math.max(o.mtimeNs(), t.mtimeNs());
+            return TreeEntry.builder(t.name(), EntryKind.DIRECTORY)
+                    .mode(mode)
+                    .owner(uid, gid)
+                    .times(mtime, mtime)
+                    .xattrs(xattrs)
+                    .tree(tree)
+                    .build();
+        }
     }
 
     /** One metadata field three ways: the side that changed it; both differently: a conflict. */
@@ -116,24 +208,6 @@ final class TreeMerger {
         }
         conflict(path);
         return t;
-    }
-
-    /** Merges the contents of a directory: ours' changes since {@code b} (null: empty) onto {@code t}. */
-    private TreeRef tree(String path, ObjectId b, TreeRef o, TreeRef t) {
-        if (o.id().equals(b) || o.id().equals(t.id())) {
-            return t;
-        }
-        if (t.id().equals(b)) {
-            return o;
-        }
-        SortedMap<byte[], TreeEntry> changes = Directories.changes();
-        DirectoryDiff.walk(store, new ObjectId[] {b, o.id(), t.id()}, (name, e) -> {
-            TreeEntry m = entry(RawPaths.child(path, name), e[0], e[1], e[2]);
-            if (!Objects.equals(m, e[2])) {
-                changes.put(name, m);
-            }
-        });
-        return Directories.update(out, t, changes);
     }
 
     // ---- hard links --------------------------------------------------------------------------

@@ -11,7 +11,9 @@ import dev.txfs.snapshot.Snapshot;
 import dev.txfs.snapshot.Snapshots;
 import dev.txfs.snapshot.TreeEntry;
 import java.io.PrintWriter;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -109,21 +111,26 @@ final class ShowCommand extends BaseCommand {
         return c;
     }
 
+    /** Iterative (a queue of directories still to count): the tree's depth never reaches the stack. */
     private static void countTree(ObjectStore store, ObjectId tree, Counts c) {
-        Directories.forEach(store, tree, e -> {
-            switch (e.kind()) {
-                case DIRECTORY -> {
-                    c.directories++;
-                    countTree(store, e.tree(), c);
+        Deque<ObjectId> todo = new ArrayDeque<>();
+        todo.push(tree);
+        while (!todo.isEmpty()) {
+            Directories.forEach(store, todo.pop(), e -> {
+                switch (e.kind()) {
+                    case DIRECTORY -> {
+                        c.directories++;
+                        todo.push(e.tree());
+                    }
+                    case FILE -> {
+                        c.files++;
+                        c.bytes += e.size();
+                    }
+                    case HARDLINK -> {} // counted from the link table, once per group
+                    default -> add(c, e.kind(), 1);
                 }
-                case FILE -> {
-                    c.files++;
-                    c.bytes += e.size();
-                }
-                case HARDLINK -> {} // counted from the link table, once per group
-                default -> add(c, e.kind(), 1);
-            }
-        });
+            });
+        }
     }
 
     private static void add(Counts c, EntryKind kind, long n) {
