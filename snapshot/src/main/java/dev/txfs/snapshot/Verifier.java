@@ -196,7 +196,86 @@ public final class Verifier {
         return bad;
     }
 
-    private boolean directory(ObjectId id, String path, int depth) {
+    /** A tree node being walked: its entries or children, the next one to look at, and what was found. */
+    private static final class NodeWalk {
+        final ObjectId id;
+        final String path;
+        final TreeNode node;
+        int next;
+        boolean bad;
+
+        NodeWalk(ObjectId id, String path, TreeNode node) {
+            this.id = id;
+            this.path = path;
+            this.node = node;
+        }
+
+        int size() {
+            return node.isLeaf() ? node.entries.size() : node.children.length;
+        }
+    }
+
+    /**
+     * Walks a directory's tree node and everything below it; returns whether anything there is
+     * damaged. Iterative (a stack of {@link NodeWalk}s, in the order a recursion would take): a
+     * store may hold trees deeper than any thread's stack (written before the depth limit).
+     */
+    private boolean directory(ObjectId top, String topPath, int topDepth) {
+        Deque<NodeWalk> stack = new ArrayDeque<>();
+        Object first = open(top, topPath, topDepth);
+        if (first instanceof Boolean done) {
+            return done;
+        }
+        stack.push((NodeWalk) first);
+        while (true) {
+            NodeWalk w = stack.peek();
+            if (w.next < w.size()) {
+                Object below = step(w, w.next++);
+                if (below instanceof NodeWalk n) {
+                    stack.push(n);
+                } else {
+                    w.bad |= (Boolean) below;
+                }
+                continue;
+            }
+            stack.pop();
+            boolean bad = taint(w.id, w.bad);
+            if (stack.isEmpty()) {
+                return bad;
+            }
+            stack.peek().bad |= bad;
+        }
+    }
+
+    /** Entry or child {@code i} of {@code w}: whether it is damaged, or a node to walk first. */
+    private Object step(NodeWalk w, int i) {
+        String path = w.path;
+        if (!w.node.isLeaf()) {
+            TreeNode.Child c = w.node.children[i];
+            return c == null ? Boolean.FALSE : open(c.id(), path, w.node.depth + 1);
+        }
+        TreeEntry e = w.node.entries.get(i);
+        String child = path + "/" + new String(e.nameRef(), StandardCharsets.UTF_8);
+        if (e.linkPaths() != null && !e.linkPaths().isEmpty()) {
+            String snap = path.substring(0, path.indexOf(':') + 1);
+            if (e.kind() == EntryKind.FILE) {
+                boolean bad = false;
+                for (byte[] p : e.linkPaths()) {
+                    bad |= content(e.content(), snap + new String(p, StandardCharsets.UTF_8));
+                }
+                return bad;
+            }
+            child = snap + new String(e.linkPaths().get(0), StandardCharsets.UTF_8);
+        }
+        return switch (e.kind()) {
+            case DIRECTORY -> open(e.tree(), child, 0);
+            case FILE -> content(e.content(), child);
+            default -> Boolean.FALSE;
+        };
+    }
+
+    /** Checks one tree node: whether it is damaged (nothing below it to walk), or a walk of it. */
+    private Object open(ObjectId id, String path, int depth) {
         Optional<byte[]> raw = visit(id, path.isEmpty() ? "/" : path + "/");
         if (raw.isEmpty()) {
             return damaged(id);
@@ -212,34 +291,7 @@ public final class Verifier {
             fail(id, "malformed", "node at depth " + depth + " says depth " + node.depth, path + "/");
             return true;
         }
-        boolean bad = false;
-        if (!node.isLeaf()) {
-            for (TreeNode.Child c : node.children) {
-                if (c != null) {
-                    bad |= directory(c.id(), path, depth + 1);
-                }
-            }
-            return taint(id, bad);
-        }
-        for (TreeEntry e : node.entries) {
-            String child = path + "/" + new String(e.nameRef(), StandardCharsets.UTF_8);
-            if (e.linkPaths() != null && !e.linkPaths().isEmpty()) {
-                String snap = path.substring(0, path.indexOf(':') + 1);
-                if (e.kind() == EntryKind.FILE) {
-                    for (byte[] p : e.linkPaths()) {
-                        bad |= content(e.content(), snap + new String(p, StandardCharsets.UTF_8));
-                    }
-                    continue;
-                }
-                child = snap + new String(e.linkPaths().get(0), StandardCharsets.UTF_8);
-            }
-            switch (e.kind()) {
-                case DIRECTORY -> bad |= directory(e.tree(), child, 0);
-                case FILE -> bad |= content(e.content(), child);
-                default -> {}
-            }
-        }
-        return taint(id, bad);
+        return new NodeWalk(id, path, node);
     }
 
     private boolean content(Content c, String path) {

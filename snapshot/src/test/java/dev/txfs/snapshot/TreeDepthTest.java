@@ -138,4 +138,49 @@ class TreeDepthTest {
         assertEquals(1, du.snapshots().size());
         assertTrue(du.snapshots().get(0).exclusiveBytes() > 0);
     }
+
+    /**
+     * A store written before the limit may hold a tree deeper than any thread's stack (the finding
+     * made 20,000 levels; 10,000 here): verify, gc and du still walk it. verify recursed once per
+     * level before and overflowed.
+     */
+    @Test
+    void verifyGcAndDu_ofATreeWrittenDeeperThanTheLimit_workOnADefaultStack() throws Exception {
+        ObjectId root;
+        try (ObjectWriter w = store.newWriter()) {
+            TreeRef below = Directories.write(
+                    w,
+                    List.of(TreeEntry.builder("f".getBytes(UTF_8), EntryKind.FILE)
+                            .mode(0644)
+                            .content(Content.EMPTY)
+                            .build()));
+            for (int i = 0; i < 10_000; i++) {
+                below = Directories.write(
+                        w,
+                        List.of(TreeEntry.builder(D, EntryKind.DIRECTORY)
+                                .mode(0755)
+                                .tree(below)
+                                .build()));
+            }
+            root = HardLinks.writeRoot(
+                    w,
+                    TreeEntry.builder(new byte[0], EntryKind.DIRECTORY)
+                            .mode(0755)
+                            .tree(below)
+                            .build(),
+                    List.of());
+            w.flush();
+        }
+        Snapshots.record(store, Snapshots.HEAD, root, "t", "deeper than the limit", () -> T);
+        Verifier.Report v = onDefaultStack(() -> Verifier.verify(store, n -> {}));
+        assertTrue(v.clean(), v.problems().toString());
+        assertTrue(v.objectsChecked() > 10_000);
+        assertEquals(
+                1,
+                onDefaultStack(() ->
+                                GarbageCollector.collect(store, GarbageCollector.Policy.KEEP_ALL_HISTORY, List.of(), T))
+                        .snapshotsKept());
+        assertEquals(
+                1, onDefaultStack(() -> SpaceUsage.measure(store)).snapshots().size());
+    }
 }
