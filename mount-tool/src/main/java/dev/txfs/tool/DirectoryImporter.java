@@ -13,11 +13,14 @@ import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.ObjectWriter;
 import dev.txfs.snapshot.TreeEntry;
+import dev.txfs.snapshot.TreeLimits;
 import dev.txfs.snapshot.TreeRef;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +67,9 @@ final class DirectoryImporter {
     private static final class Node {
         final byte[] name;
         final byte[] path;
+        /** Levels below the source (the source is 0). */
+        int depth;
+
         Stat st;
         SortedMap<String, byte[]> xattrs = Collections.emptySortedMap();
         List<Node> children;
@@ -197,20 +203,43 @@ final class DirectoryImporter {
         }
     }
 
-    private void walk(Node dir, byte[] abs, WorkerPool pool) throws IOException {
-        List<Node> subdirs = new ArrayList<>();
-        int fd = posix.openDirectory(abs);
-        try {
-            List<DirEntry> names = posix.listDirectory(fd, abs);
-            dir.children = new ArrayList<>(names.size());
-            for (DirEntry d : names) {
-                visit(dir, fd, abs, d.name(), subdirs, pool);
+    /**
+     * Reads the tree below {@code top}, depth first in name order, with an explicit stack: the
+     * source's depth never reaches the thread's stack. A name deeper than {@link
+     * TreeLimits#MAX_DEPTH} levels below the source ends the import (nothing is recorded).
+     */
+    private void walk(Node top, byte[] topAbs, WorkerPool pool) throws IOException {
+        Deque<Map.Entry<Node, byte[]>> todo = new ArrayDeque<>();
+        todo.push(Map.entry(top, topAbs));
+        while (!todo.isEmpty()) {
+            Map.Entry<Node, byte[]> next = todo.pop();
+            Node dir = next.getKey();
+            byte[] abs = next.getValue();
+            List<Node> subdirs = new ArrayList<>();
+            int fd = posix.openDirectory(abs);
+            try {
+                List<DirEntry> names = posix.listDirectory(fd, abs);
+                dir.children = new ArrayList<>(names.size());
+                if (!names.isEmpty() && dir.depth + 1 > TreeLimits.MAX_DEPTH) {
+                    throw new ToolException(
+                            ExitCode.USAGE,
+                            "too deep: "
+                                    + Posix.display(
+                                            Posix.child(abs, names.get(0).name())) + " is more than "
+                                    + TreeLimits.MAX_DEPTH + " levels below " + Posix.display(source)
+                                    + "; nothing recorded");
+                }
+                for (DirEntry d : names) {
+                    visit(dir, fd, abs, d.name(), subdirs, pool);
+                }
+            } finally {
+                posix.closeQuietly(fd);
             }
-        } finally {
-            posix.closeQuietly(fd);
-        }
-        for (Node sub : subdirs) {
-            walk(sub, Posix.child(abs, sub.name), pool);
+            for (int i = subdirs.size() - 1; i >= 0; i--) {
+                Node sub = subdirs.get(i);
+                sub.depth = dir.depth + 1;
+                todo.push(Map.entry(sub, Posix.child(abs, sub.name)));
+            }
         }
     }
 
