@@ -505,6 +505,12 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
         private long stagedBytes;
         /** A write failed and {@link #staged} still holds what it did not write. */
         private boolean failed;
+        /**
+         * {@link #stagedBytes} when the last write failed (or after {@link #retainReachable}): a put
+         * writes a batch once this much more is staged, so that what a failed write left does not
+         * make every put retry it before the tree can let go of it.
+         */
+        private long stagedBytesAtFailure;
 
         private ByteBuffer keyBuf = ByteBuffer.allocateDirect(ObjectId.LENGTH);
 
@@ -513,7 +519,7 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
             ObjectId id = ObjectId.hash(canonical);
             if (staged.putIfAbsent(id, canonical.clone()) == null) {
                 stagedBytes += canonical.length + 64;
-                if (stagedBytes >= BATCH_BYTES) {
+                if (stagedBytes - stagedBytesAtFailure >= BATCH_BYTES) {
                     flush();
                 }
             }
@@ -538,10 +544,12 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
                 });
             } catch (RuntimeException e) {
                 failed = true;
+                stagedBytesAtFailure = stagedBytes;
                 throw e;
             }
             staged.clear();
             stagedBytes = 0;
+            stagedBytesAtFailure = 0;
             failed = false;
         }
 
@@ -556,10 +564,12 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
                 });
             } catch (RuntimeException e) {
                 failed = true;
+                stagedBytesAtFailure = stagedBytes;
                 throw e;
             }
             staged.clear();
             stagedBytes = 0;
+            stagedBytesAtFailure = 0;
             failed = false;
             env.sync(true); // the objects and, if set, the refs: durable when this returns
             return set;
@@ -586,6 +596,7 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
             for (byte[] raw : staged.values()) {
                 stagedBytes += raw.length + 64;
             }
+            stagedBytesAtFailure = stagedBytes;
         }
 
         private void putStaged(Txn<ByteBuffer> txn) {

@@ -1154,20 +1154,17 @@ public final class MutableTree {
         }
         dirtyGroups.clear();
         removedKeys.clear();
-        List<ObjectId> keep = new ArrayList<>();
         for (File f : List.copyOf(dirtyFiles)) {
-            // unlinked while open: not in the tree, but its pages still count
-            dirtyBytes -= f.data.dirtyBytes();
-            Content c = f.data.flush(out);
-            if (!c.isInline()) {
-                keep.add(c.id());
-            }
+            spill(f); // unlinked while open: not in the tree, but its pages still count
             dirtyFiles.remove(f);
         }
         TreeEntry rootEntry = root.entryBuilder(new byte[0]).tree(rootRef).build();
         ObjectId id = out.put(new Root(rootEntry, linksBase).encode());
-        keep.add(id);
-        out.retainReachable(keep); // after a failed write: what the tree no longer needs goes
+        // After a failed write, what the tree no longer reaches goes: the file that filled the
+        // store, once deleted, must not keep every later sync from fitting. That includes the
+        // spilled pages of a file unlinked while still open (the tree cannot tell whether it
+        // is), whose reads through that handle then fail.
+        out.retainReachable(List.of(id));
         return finish.finish(id, out);
     }
 
