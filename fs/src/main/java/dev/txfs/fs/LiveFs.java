@@ -1492,6 +1492,12 @@ public final class LiveFs implements FsOps {
         return replaceLive(() -> live.commitKept(kept, author, message));
     }
 
+    /** {@link #commitKept(ObjectId, String, String)}, refused as {@code check} says ({@link LiveTree#commitKept}). */
+    public LiveTree.CommitResult commitKept(ObjectId kept, String author, String message, LiveTree.CommitCheck check)
+            throws IOException {
+        return replaceLive(() -> live.commitKept(kept, author, message, check));
+    }
+
     /** The live node now at the path {@code t} has in view {@code v}, if of the same kind. */
     private MutableNode livePeer(View v, MutableNode t) {
         Optional<String> p = v.tree.pathOf(t);

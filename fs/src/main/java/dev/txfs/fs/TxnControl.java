@@ -358,7 +358,7 @@ public final class TxnControl {
         String id = newId();
         Transaction t;
         synchronized (fs.lock()) {
-            t = live.begin(id, baseSnapshot, c.uid(), root, ProcInfo.cmdline(root), message);
+            t = live.begin(id, baseSnapshot, credentials(c), root, ProcInfo.cmdline(root), message);
             starting.add(id);
             fs.addView(t);
         }
@@ -423,14 +423,24 @@ public final class TxnControl {
             writeChanges(w, s.changes());
             String msg = !message.isEmpty() ? message : !t.message().isEmpty() ? t.message() : "txfs run";
             List<String> conflicts = List.of();
+            List<String> denied = List.of();
             ObjectId snap = null;
             action = s.changes().isEmpty() ? "unchanged" : mode;
             if (action.equals("unchanged")) {
                 live.abort(t);
                 fs.closeView(v, null);
             } else if (mode.equals("commit")) {
-                LiveTree.CommitResult r = live.commit(t, userName(t.uid()), msg);
-                if (r.conflicted()) {
+                LiveTree.CommitResult r;
+                try {
+                    r = live.commit(t, userName(t.uid()), msg, check(t.creds(), t.startedNs()));
+                } catch (LiveTree.DeniedException e) {
+                    r = null;
+                    denied = e.paths();
+                    action = "keep"; // as on a conflict: nothing is lost
+                }
+                if (r == null) {
+                    // refused: kept below
+                } else if (r.conflicted()) {
                     conflicts = r.conflicts();
                     action = "keep";
                 } else {
@@ -464,6 +474,9 @@ public final class TxnControl {
             w.name("conflicts").beginArray();
             conflicts.forEach(w::value);
             w.endArray();
+            w.name("denied").beginArray();
+            denied.forEach(w::value);
+            w.endArray();
             text.append(s.changes().size())
                     .append(s.changes().size() == 1 ? " change" : " changes")
                     .append(" on base ")
@@ -476,11 +489,16 @@ public final class TxnControl {
                 text.append("  ... and ").append(s.changes().size() - LISTED).append(" more\n");
             }
             conflicts.forEach(p -> text.append("conflict: ").append(p).append('\n'));
+            denied.forEach(p -> text.append("permission denied: ").append(p).append('\n'));
             text.append(
                     switch (action) {
                         case "commit" -> "committed as snapshot " + snap.toHex();
                         case "keep" ->
-                            (conflicts.isEmpty() ? "" : "not committed: conflicts with the live tree; ")
+                            (!denied.isEmpty()
+                                            ? "not committed: permission denied in the live tree; "
+                                            : conflicts.isEmpty()
+                                                    ? ""
+                                                    : "not committed: conflicts with the live tree; ")
                                     + "kept as " + ref + " (snapshot " + snap.shortHex() + "): see txfs diff "
                                     + t.baseSnapshot().shortHex() + " " + ref + "; txfs commit --run "
                                     + ref.substring(RUNS.length()) + " or txfs abort --run "
@@ -591,9 +609,13 @@ public final class TxnControl {
             String msg = !message.isEmpty() ? message : k.message();
             LiveTree.CommitResult r;
             try {
-                r = fs.commitKept(snap, k.author(), msg);
+                // the run's changes are checked as its user's when that user commits them; root
+                // committing a kept run takes them as its own (it can read them with txfs diff first)
+                r = fs.commitKept(snap, k.author(), msg, check(credentials(c), keptSince(k)));
             } catch (IllegalArgumentException e) {
                 throw new Failure(EXIT_USAGE, e.getMessage());
+            } catch (LiveTree.DeniedException e) {
+                throw denied("kept run " + name + " stays kept", e);
             }
             if (r.conflicted()) {
                 throw new Failure(
@@ -655,13 +677,45 @@ public final class TxnControl {
         }
     }
 
+    /**
+     * The credentials a request's writer acts with: the kernel's uid and gid of the request, and
+     * the writer's supplementary groups now.
+     */
+    private static Transaction.Credentials credentials(Caller c) throws IOException {
+        return Transaction.Credentials.ofThread(c.pid(), c.uid(), c.gid());
+    }
+
+    /** When a kept run's changes may have begun: its base's time (0 for a snapshot with no single parent). */
+    private long keptSince(dev.txfs.snapshot.Snapshot k) {
+        return k.parents().size() == 1
+                ? Snapshots.load(live.store(), k.parents().get(0)).timeNs()
+                : 0;
+    }
+
+    /** The live-tree permission check of a commit made as {@code creds} (none for root). */
+    private LiveTree.CommitCheck check(Transaction.Credentials creds, long sinceNs) {
+        return CommitPermissions.of(creds, sinceNs, clock);
+    }
+
+    /** A commit refused by {@link CommitPermissions}: exit code 7, the refused paths listed. */
+    private static Failure denied(String what, LiveTree.DeniedException e) {
+        return new Failure(
+                EXIT_DENIED,
+                "permission denied: the live tree does not let its user make these changes; " + what + ":\n"
+                        + String.join("\n", e.paths()));
+    }
+
     private String commit(Caller c, String message, String txn) throws Failure, IOException {
         LiveFs.View v;
         LiveTree.CommitResult r;
         synchronized (fs.lock()) {
             v = target(c, txn);
             String msg = !message.isEmpty() ? message : !v.txn.message().isEmpty() ? v.txn.message() : "txfs commit";
-            r = live.commit(v.txn, userName(v.txn.uid()), msg);
+            try {
+                r = live.commit(v.txn, userName(v.txn.uid()), msg, check(v.txn.creds(), v.txn.startedNs()));
+            } catch (LiveTree.DeniedException e) {
+                throw denied(v.txn + " stays open", e);
+            }
             if (r.conflicted()) {
                 throw new Failure(
                         EXIT_CONFLICT,
