@@ -6,6 +6,7 @@ import dev.txfs.snapshot.Content;
 import dev.txfs.snapshot.EntryKind;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
+import dev.txfs.snapshot.Snapshots;
 import dev.txfs.snapshot.TreeEntry;
 import dev.txfs.txn.LiveTree;
 import dev.txfs.txn.Transaction.Credentials;
@@ -82,6 +83,19 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
      */
     public static LiveTree.CommitCheck of(Credentials creds, long sinceNs, LongSupplier clock) {
         return creds.isRoot() ? LiveTree.CommitCheck.NONE : new CommitPermissions(creds, sinceNs, clock);
+    }
+
+    /**
+     * The check of committing the run kept as snapshot {@code kept} ({@code txfs commit --run}, an
+     * isolated mount's commit) as {@code creds}: its changes may have begun at its base's time.
+     */
+    public static LiveTree.CommitCheck ofKept(ObjectStore store, ObjectId kept, Credentials creds, LongSupplier clock) {
+        if (creds.isRoot()) {
+            return LiveTree.CommitCheck.NONE;
+        }
+        List<ObjectId> parents = Snapshots.load(store, kept).parents();
+        long since = parents.size() == 1 ? Snapshots.load(store, parents.get(0)).timeNs() : 0;
+        return new CommitPermissions(creds, since, clock);
     }
 
     @Override

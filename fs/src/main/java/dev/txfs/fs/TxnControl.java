@@ -611,7 +611,8 @@ public final class TxnControl {
             try {
                 // the run's changes are checked as its user's when that user commits them; root
                 // committing a kept run takes them as its own (it can read them with txfs diff first)
-                r = fs.commitKept(snap, k.author(), msg, check(credentials(c), keptSince(k)));
+                r = fs.commitKept(
+                        snap, k.author(), msg, CommitPermissions.ofKept(live.store(), snap, credentials(c), clock));
             } catch (IllegalArgumentException e) {
                 throw new Failure(EXIT_USAGE, e.getMessage());
             } catch (LiveTree.DeniedException e) {
@@ -683,13 +684,6 @@ public final class TxnControl {
      */
     private static Transaction.Credentials credentials(Caller c) throws IOException {
         return Transaction.Credentials.ofThread(c.pid(), c.uid(), c.gid());
-    }
-
-    /** When a kept run's changes may have begun: its base's time (0 for a snapshot with no single parent). */
-    private long keptSince(dev.txfs.snapshot.Snapshot k) {
-        return k.parents().size() == 1
-                ? Snapshots.load(live.store(), k.parents().get(0)).timeNs()
-                : 0;
     }
 
     /** The live-tree permission check of a commit made as {@code creds} (none for root). */

@@ -1,5 +1,6 @@
 package dev.txfs.tool;
 
+import dev.txfs.fs.CommitPermissions;
 import dev.txfs.fs.FsOps;
 import dev.txfs.fs.LiveFs;
 import dev.txfs.fs.MountOps;
@@ -9,6 +10,7 @@ import dev.txfs.fs.posix.PosixException;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.txn.LiveTree;
+import dev.txfs.txn.Transaction;
 import dev.txfs.txn.proc.Membership;
 import java.io.IOException;
 import java.nio.file.FileStore;
@@ -263,17 +265,27 @@ final class Daemon {
                 return "ok " + r.snapshot().toHex() + " " + r.applied().size();
             }
             if (request.startsWith("commit-kept ")) {
-                String[] parts = request.substring(12).split("\t", 3);
+                // ID, author, message, and the committer's credentials when not root (UID:GID:GROUPS)
+                String[] parts = request.substring(12).split("\t", 4);
                 LiveFs fs = served.get();
-                if (parts.length != 3 || !ObjectId.isHex(parts[0]) || parts[0].length() != 64) {
+                if (parts.length < 3 || !ObjectId.isHex(parts[0]) || parts[0].length() != 64) {
                     return "err malformed commit-kept request";
                 }
                 if (fs == null) {
                     return "err the mount is not serving yet";
                 }
                 long start = System.nanoTime();
-                LiveTree.CommitResult r =
-                        fs.commitKept(ObjectId.parse(parts[0]), parts[1], parts[2].replace("\\n", "\n"));
+                ObjectId kept = ObjectId.parse(parts[0]);
+                LiveTree.CommitCheck check = parts.length == 4
+                        ? CommitPermissions.ofKept(store, kept, Transaction.Credentials.decode(parts[3]), Daemon::nowNs)
+                        : LiveTree.CommitCheck.NONE;
+                LiveTree.CommitResult r;
+                try {
+                    r = fs.commitKept(kept, parts[1], parts[2].replace("\\n", "\n"), check);
+                } catch (LiveTree.DeniedException e) {
+                    return "err:" + ExitCode.DENIED.code + " "
+                            + IsolatedMount.denied(e.paths()).getMessage().replace("\n", "\t");
+                }
                 if (r.conflicted()) {
                     return "err:" + ExitCode.CONFLICT.code + " "
                             + IsolatedMount.conflict(r.conflicts()).getMessage().replace("\n", "\t");

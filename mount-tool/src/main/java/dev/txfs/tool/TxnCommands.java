@@ -141,6 +141,9 @@ final class TxnCommands {
                 if (e.exitCode() == ExitCode.CONFLICT) {
                     // the first line is the summary; then one conflicting path per line
                     e.getMessage().lines().skip(1).forEach(p -> System.err.println("txfs: conflict: " + p));
+                } else if (e.exitCode() == ExitCode.DENIED) {
+                    // refused by the live tree's permissions: one refused path (and why) per line
+                    e.getMessage().lines().skip(1).forEach(p -> System.err.println("txfs: permission denied: " + p));
                 }
                 throw e;
             }

@@ -68,6 +68,29 @@ public final class Transaction {
             }
         }
 
+        /** {@code UID:GID:G1,G2,...}, as {@link #decode} reads it (a control socket request field). */
+        public String encode() {
+            StringBuilder b =
+                    new StringBuilder().append(uid).append(':').append(gid).append(':');
+            groups.forEach(g -> b.append(g).append(','));
+            return b.toString();
+        }
+
+        /** Reads {@link #encode()}'s form; malformed is IllegalArgumentException. */
+        public static Credentials decode(String s) {
+            String[] f = s.split(":", -1);
+            if (f.length != 3) {
+                throw new IllegalArgumentException("malformed credentials " + s);
+            }
+            Set<Long> groups = new TreeSet<>();
+            for (String g : f[2].split(",")) {
+                if (!g.isEmpty()) {
+                    groups.add(Long.parseLong(g));
+                }
+            }
+            return new Credentials(Long.parseLong(f[0]), Long.parseLong(f[1]), groups);
+        }
+
         /** The ids of the {@code Groups:} line of a {@code /proc/<pid>/status}. */
         static Set<Long> parseGroups(List<String> status) {
             Set<Long> out = new TreeSet<>();
