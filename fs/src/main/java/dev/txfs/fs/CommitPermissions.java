@@ -43,8 +43,8 @@ import java.util.function.LongSupplier;
  *       node (a hard link to it, or a copy of it from an old base); it can move one.
  *   <li>A directory removed (not moved) is removed node by node: write and search on each directory
  *       in it, the sticky rule for each name.
- *   <li>A node changed in place: new content needs write on the live node; mode or ACLs need owning
- *       it; a new group needs owning it and membership of that group; a new owner is never allowed;
+ *   <li>A node changed in place: new content needs write on the live file (a symlink or a device
+ *       node is never written, only replaced); mode or ACLs need owning it; a new group needs owning it and membership of that group; a new owner is never allowed;
  *       {@code user.*} xattrs need write, {@code system.posix_acl_*} ownership, any other namespace
  *       root; a new mtime alone needs owning it, or write on it and a time within the transaction's
  *       life (what {@code utimes(NULL)} would give). A change refused in place passes if replacing
@@ -347,6 +347,11 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
                     && (!Objects.equals(l.content(), m.content())
                             || !java.util.Arrays.equals(l.symlinkTarget(), m.symlinkTarget())
                             || l.rdev() != m.rdev());
+            if (content && l.kind() != EntryKind.FILE) {
+                // a symlink's mode (0777) says nothing: its target is changed by replacing it
+                return "changing a " + l.kind().name().toLowerCase().replace('_', ' ')
+                        + " means replacing it, which needs write and search on its directory";
+            }
             if (content && !access(l, W)) {
                 return "changing its content needs write permission on it";
             }

@@ -46,6 +46,7 @@ class CommitPermissionsTest {
         MutableNode.Dir usr = t.mkdir(root, b("usr"), 0755, 0, 0);
         MutableNode.File tool = t.createFile(usr, b("tool"), 04755, 0, 0);
         t.write(tool, 0, b("old"), 0, 3);
+        t.symlink(usr, b("link"), b("tool"), 0, 0);
         t.mkdir(root, b("srv"), 0755, 0, 0);
         MutableNode.Dir tmp = t.mkdir(root, b("tmp"), 01777, 0, 0);
         t.createFile(tmp, b("roots"), 0666, 0, 0);
@@ -149,6 +150,17 @@ class CommitPermissionsTest {
         assertEquals(List.of(), refused(USER, write));
         assertRefused(refused(OUTSIDER, write), "/shared/g");
         assertRefused(refused(USER, t -> t.write((MutableNode.File) t.get("/usr/tool"), 0, b("x"), 0, 1)), "/usr/tool");
+    }
+
+    /** A symlink's mode is 0777: the check must not read it as "anyone may change its target". */
+    @Test
+    void retargetRootsSymlink_inRootOwnedDirectory_isRefused() throws Exception {
+        assertRefused(
+                refused(USER, t -> {
+                    t.unlink(t.getDir("/usr"), b("link"));
+                    t.symlink(t.getDir("/usr"), b("link"), b("/home/u/evil"), 0, 0);
+                }),
+                "/usr/link");
     }
 
     @Test
