@@ -430,22 +430,18 @@ public final class TxnControl {
                 live.abort(t);
                 fs.closeView(v, null);
             } else if (mode.equals("commit")) {
-                LiveTree.CommitResult r;
                 try {
-                    r = live.commit(t, userName(t.uid()), msg, check(t.creds(), t.startedNs()));
+                    LiveTree.CommitResult r = live.commit(t, userName(t.uid()), msg, check(t.creds(), t.startedNs()));
+                    if (r.conflicted()) {
+                        conflicts = r.conflicts();
+                        action = "keep";
+                    } else {
+                        snap = r.snapshot();
+                        fs.closeView(v, r);
+                    }
                 } catch (LiveTree.DeniedException e) {
-                    r = null;
                     denied = e.paths();
                     action = "keep"; // as on a conflict: nothing is lost
-                }
-                if (r == null) {
-                    // refused: kept below
-                } else if (r.conflicted()) {
-                    conflicts = r.conflicts();
-                    action = "keep";
-                } else {
-                    snap = r.snapshot();
-                    fs.closeView(v, r);
                 }
             }
             if (action.equals("keep")) {
@@ -683,7 +679,9 @@ public final class TxnControl {
      * the writer's supplementary groups now.
      */
     private static Transaction.Credentials credentials(Caller c) throws IOException {
-        return Transaction.Credentials.ofThread(c.pid(), c.uid(), c.gid());
+        return c.uid() == 0
+                ? Transaction.Credentials.of(0, c.gid()) // root is not checked: no groups needed
+                : Transaction.Credentials.ofThread(c.pid(), c.uid(), c.gid());
     }
 
     /** The live-tree permission check of a commit made as {@code creds} (none for root). */
