@@ -11,6 +11,7 @@ import dev.txfs.snapshot.TreeEntry;
 import dev.txfs.txn.LiveTree;
 import dev.txfs.txn.Transaction.Credentials;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The POSIX permission check of a non-root commit: what the commit would change in the live tree
@@ -51,9 +53,7 @@ import java.util.function.LongSupplier;
  *       the name with the new node (as an editor's rename over it does) passes.
  * </ul>
  *
- * <p>Permissions are the kernel's: owner bits for the owner, else a non-trivial access ACL ({@link
- * PosixAcl#grantsNonOwner}), else group bits for a member of the owning group, else other bits.
- * Root is not checked (use {@link #of}, which gives {@link LiveTree.CommitCheck#NONE} for root).
+ * <p>Permissions are the kernel's ({@link PosixAccess}). Root is not checked (use {@link #of}, which gives {@link LiveTree.CommitCheck#NONE} for root).
  *
  * <p>Cost: O(changes × depth) store reads (each live directory read once), plus the nodes of added
  * or removed directories, which are changes too. Nothing is read where the commit changed nothing.
@@ -63,7 +63,7 @@ import java.util.function.LongSupplier;
  * another is not. Inode change times are not compared.
  */
 public final class CommitPermissions implements LiveTree.CommitCheck {
-    static final int R = 4, W = 2, X = 1;
+    private static final int W = PosixAccess.W, X = PosixAccess.X;
     private static final int S_ISGID = 02000, S_ISVTX = 01000;
 
     private final Credentials creds;
@@ -203,7 +203,7 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
             return firstOf(removal(raw, l), () -> newNode(raw, m));
         }
 
-        private static String firstOf(String a, java.util.function.Supplier<String> b) {
+        private static String firstOf(String a, Supplier<String> b) {
             return a != null ? a : b.get();
         }
 
@@ -345,7 +345,7 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
             }
             boolean content = !dir
                     && (!Objects.equals(l.content(), m.content())
-                            || !java.util.Arrays.equals(l.symlinkTarget(), m.symlinkTarget())
+                            || !Arrays.equals(l.symlinkTarget(), m.symlinkTarget())
                             || l.rdev() != m.rdev());
             if (content && l.kind() != EntryKind.FILE) {
                 // a symlink's mode (0777) says nothing: its target is changed by replacing it
@@ -379,7 +379,7 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
             SortedMap<String, byte[]> all = new TreeMap<>(l.xattrs());
             all.putAll(m.xattrs());
             for (String key : all.keySet()) {
-                if (java.util.Arrays.equals(l.xattrs().get(key), m.xattrs().get(key))) {
+                if (Arrays.equals(l.xattrs().get(key), m.xattrs().get(key))) {
                     continue;
                 }
                 if (key.startsWith("user.")) {
@@ -399,30 +399,7 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
 
         /** Whether the user has {@code want} (rwx bits) on the node, as the kernel decides. */
         private boolean access(TreeEntry node, int want) {
-            return CommitPermissions.access(creds, node, want);
+            return PosixAccess.permits(creds, node, want);
         }
-    }
-
-    /** Whether {@code creds} (not root) have {@code want} (rwx bits) on {@code node}. */
-    static boolean access(Credentials creds, TreeEntry node, int want) {
-        int mode = node.mode();
-        if (node.uid() == creds.uid()) {
-            return ((mode >> 6) & want) == want;
-        }
-        byte[] acl = node.xattrs().get(PosixAcl.ACCESS);
-        if (acl != null) {
-            try {
-                PosixAcl a = PosixAcl.decode(acl);
-                if (!a.isMinimal()) {
-                    return a.grantsNonOwner(creds.uid(), creds.groups(), node.gid(), want);
-                }
-            } catch (FsException e) {
-                return false; // an ACL that does not decode grants nothing
-            }
-        }
-        if (creds.inGroup(node.gid())) {
-            return ((mode >> 3) & want) == want;
-        }
-        return (mode & want) == want;
     }
 }

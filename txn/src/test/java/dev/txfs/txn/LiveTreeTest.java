@@ -251,4 +251,15 @@ class LiveTreeTest {
         assertEquals(java.util.Set.of(), Transaction.Credentials.parseGroups(List.of("Groups:\t")));
         assertEquals(java.util.Set.of(7L, 8L), new Transaction.Credentials(1, 7, java.util.Set.of(8L)).groups());
     }
+
+    @Test
+    void credentials_encode_decodesToTheSame_andMalformedIsRefused() {
+        Transaction.Credentials c = new Transaction.Credentials(65534, 65534, java.util.Set.of(4L, 100L));
+        assertEquals(c, Transaction.Credentials.decode(c.encode()));
+        assertEquals(Transaction.Credentials.of(5, -1), Transaction.Credentials.decode("5:-1:"));
+        org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> Transaction.Credentials.decode("5:1"));
+        org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> Transaction.Credentials.decode("x:1:"));
+    }
 }
