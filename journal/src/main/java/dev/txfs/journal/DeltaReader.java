@@ -7,6 +7,7 @@ import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.ObjectType;
 import dev.txfs.snapshot.ObjectWriter;
+import dev.txfs.snapshot.Root;
 import dev.txfs.snapshot.SafeNames;
 import dev.txfs.snapshot.Snapshot;
 import java.io.BufferedInputStream;
@@ -39,7 +40,11 @@ import java.util.zip.Inflater;
  * magic, version, flag, record tag or trailing bytes, an object that does not decode, a duplicate
  * or unreachable object (MALFORMED); a stream that ends early (TRUNCATED); a length over the limits
  * (TOO_LARGE); an object whose bytes do not hash to its id or a wrong end digest or count
- * (HASH_MISMATCH); a name that could leave the tree (UNSAFE_PATH, {@link SafeNames}); a reference
+ * (HASH_MISMATCH); a name that could leave the tree (UNSAFE_PATH, {@link SafeNames}); an entry
+ * outside the trie bucket its name hashes to (so possibly a name twice in one directory), child
+ * counts that disagree with the children, an internal node at the wrong depth (MALFORMED), or a
+ * directory deeper than {@link dev.txfs.snapshot.TreeLimits#MAX_DEPTH} (TOO_LARGE), all checked by
+ * {@link TreeShape} over the stream's trees and the store subtrees they include; a reference
  * to an object in neither the stream nor the store (MISSING_OBJECT); a base the store lacks
  * (BASE_MISSING); a target that is not a snapshot (MALFORMED); with trusted keys, an unsigned
  * stream (UNSIGNED), a signer not among them (UNKNOWN_KEY) or a bad signature (BAD_SIGNATURE).
@@ -261,6 +266,10 @@ public final class DeltaReader {
         final Map<ObjectId, ObjectType> types = new HashMap<>();
 
         final Map<ObjectId, SafeNames.NodeKind> treeKinds = new HashMap<>();
+        /** The stream's tree nodes, for the placement, count and depth checks after the closure. */
+        TreeShape shape;
+        /** The stream's Roots. */
+        final Map<ObjectId, Root> roots = new HashMap<>();
 
         ObjectId digest;
         ObjectId signer;
@@ -272,6 +281,7 @@ public final class DeltaReader {
         }
 
         Checked check(ObjectStore store, Collection<Ed25519.Public> trusted) throws IOException {
+            shape = new TreeShape(store);
             size = source.size();
             byte[] snapshotBytes = null;
             try (InputStream raw = source.open();
@@ -332,6 +342,11 @@ public final class DeltaReader {
                     if (id.equals(to)) {
                         snapshotBytes = bytes;
                     }
+                    if (t == ObjectType.TREE) {
+                        shape.add(id, bytes);
+                    } else if (t == ObjectType.ROOT) {
+                        roots.put(id, Root.decode(bytes));
+                    }
                     ids.add(id);
                 }
                 current = "end record";
@@ -380,6 +395,10 @@ public final class DeltaReader {
                 throw new DeltaException(Problem.MALFORMED, "target " + to + " is not a snapshot");
             }
             long fresh = closure(store);
+            for (Map.Entry<ObjectId, Root> r : roots.entrySet()) {
+                current = r.getKey().toHex();
+                shape.checkRoot(r.getKey(), r.getValue());
+            }
             return new Checked(this, verified, fresh);
         }
 
