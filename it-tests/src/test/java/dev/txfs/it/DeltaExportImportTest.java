@@ -106,7 +106,15 @@ class DeltaExportImportTest extends LiveMountBase {
                 "10");
         assertEquals(2, badLevel.exit(), badLevel::describe);
         assertTrue(badLevel.stderr().contains("--level must be 0 to 9"), badLevel.describe());
-        long[] delta = export(s1 + ".." + s2, work.resolve("delta.txfs"), "--sign", key.toString());
+        long[] delta = export(
+                s1 + ".." + s2,
+                work.resolve("delta.txfs"),
+                "--sign",
+                key.toString(),
+                "--ref",
+                "HEAD",
+                "--version",
+                "2");
         System.out.printf(
                 "it: full stream of a 10 MiB tree: %d objects, %d bytes; 4 bytes changed: %d objects, %d bytes%n",
                 full[0], full[1], delta[0], delta[1]);
