@@ -31,10 +31,14 @@ import java.util.Set;
  * d groups equal to its other children's. Together, at every node, these are the placement rule of
  * {@code Directories} ({@code TreeNode.bucket}). The walk is an explicit stack (a 20,000-deep
  * tree costs heap, not thread stack) and stops at the first directory whose height passes the
- * limit. Nodes the stream references but does not hold are read from the store and checked the
- * same way: placing an old subtree deeper is a way to build a deep tree too. That reads the
- * directory nodes of every store subtree the stream's directories name (for a delta, the unchanged
- * siblings along the changed paths): O(directories) store reads, not O(changes).
+ * limit. Nodes the stream references but does not hold are read from the store and measured
+ * for their height and hash prefix: placing an old subtree deeper is a way to build a deep tree
+ * too. A store node was written by txfs or checked by an import, so its own child counts are
+ * trusted: only its children with subdirectories are read (and its first child, for a name's
+ * hash). The cost is one read per node the stream names, plus the store nodes on the paths to
+ * subdirectories below them: for a delta, the directories-with-subdirectories among the
+ * unchanged siblings of the changed paths, never the files. Limit, stated honestly: a store that
+ * imported a hostile stream before these checks may hold nodes whose counts lie.
  */
 final class TreeShape {
     private static final int LEAF = -1;
@@ -109,7 +113,7 @@ final class TreeShape {
             }
             Object node = loaded.computeIfAbsent(id, this::node);
             boolean ready = true;
-            for (ObjectId dep : dependencies(node)) {
+            for (ObjectId dep : dependencies(id, node)) {
                 if (!done.containsKey(dep)) {
                     if (expanding.contains(dep)) {
                         throw new DeltaException(Problem.MALFORMED, "tree node " + dep + " contains itself");
@@ -135,18 +139,30 @@ final class TreeShape {
         return n != null ? n : TrieNodes.read(store, id);
     }
 
+    /** Whether {@code id} is a store node (not in the stream), whose own counts are trusted. */
+    private boolean trusted(ObjectId id) {
+        return !streamNodes.containsKey(id);
+    }
+
+    /**
+     * The nodes {@code node}'s summary needs: of a stream node, every child and every directory
+     * it names; of a store node, only those with subdirectories, and its first child (for the
+     * hash prefix).
+     */
     @SuppressWarnings("unchecked")
-    private static List<ObjectId> dependencies(Object node) {
+    private List<ObjectId> dependencies(ObjectId id, Object node) {
+        boolean trusted = trusted(id);
         List<ObjectId> deps = new ArrayList<>();
         if (node instanceof TrieNodes.Internal in) {
-            for (ObjectId c : in.children()) {
-                if (c != null) {
+            for (int i = 0; i < TrieNodes.FANOUT; i++) {
+                ObjectId c = in.children()[i];
+                if (c != null && (!trusted || in.subdirs()[i] > 0 || deps.isEmpty())) {
                     deps.add(c);
                 }
             }
         } else {
             for (TreeEntry e : (List<TreeEntry>) node) {
-                if (e.kind() == EntryKind.DIRECTORY && e.linkPaths() == null) {
+                if (isDir(e) && (!trusted || e.dirSubdirs() > 0)) {
                     deps.add(e.tree());
                 }
             }
@@ -154,10 +170,15 @@ final class TreeShape {
         return deps;
     }
 
+    private static boolean isDir(TreeEntry e) {
+        return e.kind() == EntryKind.DIRECTORY && e.linkPaths() == null;
+    }
+
     @SuppressWarnings("unchecked")
     private Summary summarize(ObjectId id, Object node) {
+        boolean trusted = trusted(id);
         if (node instanceof TrieNodes.Internal in) {
-            return summarizeInternal(id, in);
+            return trusted ? summarizeStoreInternal(id, in) : summarizeInternal(id, in);
         }
         List<TreeEntry> entries = (List<TreeEntry>) node;
         if (entries.isEmpty()) {
@@ -170,7 +191,10 @@ final class TreeShape {
         for (TreeEntry e : entries) {
             bits = Math.min(bits, sharedBits(first, ObjectId.hash(e.name()).toBytes()));
             long h = 1;
-            if (e.kind() == EntryKind.DIRECTORY && e.linkPaths() == null) {
+            if (isDir(e) && trusted && e.dirSubdirs() == 0) {
+                subdirs++;
+                h += e.dirEntries() > 0 ? 1 : 0;
+            } else if (isDir(e)) {
                 subdirs++;
                 Summary dir = done.get(e.tree());
                 if (dir.depth > 0) {
@@ -231,6 +255,38 @@ final class TreeShape {
             throw misplaced("tree node " + id + " is an internal node without children");
         }
         return new Summary(d, entries, subdirs, height, prefix, d);
+    }
+
+    /**
+     * A store node's summary from its own child counts: the store wrote it (or an import checked
+     * it), so only children with subdirectories are measured, and the first child gives the hash
+     * prefix.
+     */
+    private Summary summarizeStoreInternal(ObjectId id, TrieNodes.Internal in) {
+        long entries = 0;
+        long subdirs = 0;
+        long height = 0;
+        byte[] prefix = null;
+        for (int i = 0; i < TrieNodes.FANOUT; i++) {
+            ObjectId c = in.children()[i];
+            if (c == null) {
+                continue;
+            }
+            entries += in.entries()[i];
+            subdirs += in.subdirs()[i];
+            Summary s = done.get(c);
+            if (prefix == null) {
+                prefix = s.hash;
+                if (prefix == null) {
+                    throw misplaced("tree node " + id + " in the store has an empty child " + c);
+                }
+            }
+            height = Math.max(height, in.subdirs()[i] > 0 ? s.height : in.entries()[i] > 0 ? 1 : 0);
+        }
+        if (prefix == null) {
+            throw misplaced("tree node " + id + " in the store is an internal node without children");
+        }
+        return new Summary(in.depth(), entries, subdirs, height, prefix, in.depth());
     }
 
     /** How many leading bits {@code a} and {@code b} share. */

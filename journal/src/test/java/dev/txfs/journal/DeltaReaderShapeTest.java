@@ -99,6 +99,50 @@ final class DeltaReaderShapeTest {
         assertTrue(e.getMessage().contains("records"), e.getMessage());
     }
 
+    /**
+     * Fuzz-style: random large directories (random names and sizes), each written once well shaped
+     * (imports) and once with one random defect: an entry moved or copied to another bucket, a
+     * child count off by one, or the node's depth byte changed. Every defect is refused as
+     * MALFORMED with the store unchanged.
+     */
+    @Test
+    void import_randomTrieDefects_areAllRefusedAndWellShapedTriesImport() throws Exception {
+        java.util.Random rnd = new java.util.Random(Long.getLong("txfs.fuzz.seed", 1));
+        for (int round = 0; round < 12; round++) {
+            List<TreeEntry> entries = new ArrayList<>();
+            java.util.Set<String> used = new java.util.HashSet<>();
+            int n = 257 + rnd.nextInt(400);
+            while (entries.size() < n) {
+                String name = Long.toString(rnd.nextLong() & Long.MAX_VALUE, 36);
+                if (used.add(name)) {
+                    entries.add(names(1).get(0).toBuilder()
+                            .withName(name.getBytes(UTF_8))
+                            .build());
+                }
+            }
+            List<List<TreeEntry>> good = buckets(entries);
+            ObjectId ok = snapshot(w -> internal(w, good, c -> c));
+            imports(new InMemoryObjectStore(), DeltaFixture.stream(source, null, ok, null));
+
+            List<List<TreeEntry>> bad = buckets(entries);
+            int a = firstNonEmpty(bad, rnd.nextInt(16));
+            int b = firstNonEmpty(bad, a + 1 + rnd.nextInt(Math.max(1, 31 - a - 15)));
+            int defect = rnd.nextInt(4);
+            int[] depth = {0};
+            Function<Long, Long> count = c -> c;
+            switch (defect) {
+                case 0 ->
+                    bad.get(b).add(bad.get(a).remove(rnd.nextInt(bad.get(a).size())));
+                case 1 -> bad.get(b).add(bad.get(a).get(rnd.nextInt(bad.get(a).size())));
+                case 2 -> count = c -> c - 1;
+                default -> depth[0] = 1 + rnd.nextInt(TrieNodes.MAX_DEPTH);
+            }
+            Function<Long, Long> counts = count;
+            ObjectId snap = snapshot(w -> internal(w, bad, counts, depth[0]));
+            rejected(new InMemoryObjectStore(), DeltaFixture.stream(source, null, snap, null), Problem.MALFORMED);
+        }
+    }
+
     /** The audit's tree: 20,000 nested directories, refused in one line, on the default thread stack. */
     @Test
     void import_20000DeepTree_isTooLarge() throws Exception {
@@ -140,6 +184,32 @@ final class DeltaReaderShapeTest {
         target.refs().compareAndSet("HEAD", null, first);
         byte[] delta = DeltaFixture.stream(source, first, second, null);
         rejected(target, delta, Problem.TOO_LARGE);
+    }
+
+    /**
+     * The cost of the checks on a delta of one file added to a 30,000-file tree: the reader reads
+     * the store nodes of the unchanged subtrees the new directories name (here the 29,000-entry
+     * directory's other trie nodes), not the whole store. Prints the numbers.
+     */
+    @Test
+    void check_deltaOfOneFileInA30000FileTree_readsTheTouchedDirectoriesNodes() throws Exception {
+        ObjectId base = DeltaTest.bigTreeSnapshot(source, 30_000);
+        ObjectId root = new Editor(source, Snapshot.decode(source.get(base)).root())
+                .at(Editor.T0 + 1)
+                .write("/flat/added", "new")
+                .flush();
+        ObjectId next = DeltaFixture.snapshot(source, root, List.of(base), "one more file");
+        byte[] delta = DeltaFixture.stream(source, base, next, null);
+        InMemoryObjectStore target = DeltaFixture.copyOf(source, base);
+        long nodes = DeltaFixture.reachable(source, base).size();
+        CountingStore counting = new CountingStore(target);
+        long t0 = System.nanoTime();
+        DeltaReader.check(DeltaReader.Source.of(delta), counting, List.of());
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        System.out.printf(
+                "check of a one-file delta to a 30,000-file tree (%d objects): %d store reads, %d ms%n",
+                nodes, counting.reads, ms);
+        assertTrue(counting.reads < nodes / 4, "reads: " + counting.reads);
     }
 
     /** Nested directories {@code depth} deep: "d" in "d" in ..., the innermost empty. */
@@ -204,8 +274,14 @@ final class DeltaReaderShapeTest {
      * recording {@code count(n)} entries for a leaf of n.
      */
     private static TreeRef internal(ObjectWriter w, List<List<TreeEntry>> buckets, Function<Long, Long> count) {
+        return internal(w, buckets, count, 0);
+    }
+
+    /** {@link #internal(ObjectWriter, List, Function)} with {@code depth} in its header. */
+    private static TreeRef internal(
+            ObjectWriter w, List<List<TreeEntry>> buckets, Function<Long, Long> count, int depth) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
-        b.writeBytes(new byte[] {3, 1, 1, 0});
+        b.writeBytes(new byte[] {3, 1, 1, (byte) depth});
         int bitmap = 0;
         for (int i = 0; i < buckets.size(); i++) {
             bitmap |= buckets.get(i).isEmpty() ? 0 : 1 << i;
