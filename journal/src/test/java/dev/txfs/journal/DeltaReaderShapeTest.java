@@ -108,7 +108,7 @@ final class DeltaReaderShapeTest {
     @Test
     void import_randomTrieDefects_areAllRefusedAndWellShapedTriesImport() throws Exception {
         java.util.Random rnd = new java.util.Random(Long.getLong("txfs.fuzz.seed", 1));
-        for (int round = 0; round < 12; round++) {
+        for (int round = 0; round < 8; round++) {
             List<TreeEntry> entries = new ArrayList<>();
             java.util.Set<String> used = new java.util.HashSet<>();
             int n = 257 + rnd.nextInt(400);
@@ -210,6 +210,43 @@ final class DeltaReaderShapeTest {
                 "check of a one-file delta to a 30,000-file tree (%d objects): %d store reads, %d ms%n",
                 nodes, counting.reads, ms);
         assertTrue(counting.reads < nodes / 4, "reads: " + counting.reads);
+    }
+
+    /**
+     * Fuzz-style: chains of random depth around the limit, split at a random level between a
+     * first snapshot (already in the store) and a delta that moves it under new directories.
+     * The delta imports exactly when the whole tree is at most {@link TreeLimits#MAX_DEPTH} deep.
+     */
+    @Test
+    void import_randomDepthsSplitBetweenStoreAndStream_importExactlyWhenWithinTheLimit() throws Exception {
+        java.util.Random rnd = new java.util.Random(Long.getLong("txfs.fuzz.seed", 1));
+        for (int round = 0; round < 6; round++) {
+            int inStore = 1 + rnd.nextInt(TreeLimits.MAX_DEPTH);
+            int above = Math.max(
+                    0,
+                    rnd.nextInt(2) == 0
+                            ? TreeLimits.MAX_DEPTH - inStore - rnd.nextInt(3) // within: at or just below the limit
+                            : TreeLimits.MAX_DEPTH - inStore + 1 + rnd.nextInt(3)); // over by 1 to 3
+            TreeRef[] old = new TreeRef[1];
+            ObjectId first = snapshot(w -> old[0] = chain(w, inStore));
+            ObjectId second = snapshot(w -> {
+                TreeRef t = old[0];
+                for (int i = 0; i < above; i++) {
+                    t = Directories.write(w, List.of(dir("up" + i, t)));
+                }
+                return t;
+            });
+            InMemoryObjectStore target = DeltaFixture.copyOf(source, first);
+            target.refs().compareAndSet("HEAD", null, first);
+            byte[] delta = DeltaFixture.stream(source, first, second, null);
+            String what = inStore + " levels in the store under " + above + " new ones";
+            if (inStore + above <= TreeLimits.MAX_DEPTH) {
+                imports(target, delta);
+            } else {
+                DeltaException e = rejected(target, delta, Problem.TOO_LARGE);
+                assertTrue(e.getMessage().contains("directories deep"), what + ": " + e.getMessage());
+            }
+        }
     }
 
     /** Nested directories {@code depth} deep: "d" in "d" in ..., the innermost empty. */
