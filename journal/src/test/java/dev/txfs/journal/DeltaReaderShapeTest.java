@@ -21,7 +21,10 @@ import dev.txfs.snapshot.TreeLimits;
 import dev.txfs.snapshot.TreeRef;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Random;
+import java.util.Set;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
@@ -107,10 +110,10 @@ final class DeltaReaderShapeTest {
      */
     @Test
     void import_randomTrieDefects_areAllRefusedAndWellShapedTriesImport() throws Exception {
-        java.util.Random rnd = new java.util.Random(Long.getLong("txfs.fuzz.seed", 1));
+        Random rnd = new Random(Long.getLong("txfs.fuzz.seed", 1));
         for (int round = 0; round < 8; round++) {
             List<TreeEntry> entries = new ArrayList<>();
-            java.util.Set<String> used = new java.util.HashSet<>();
+            Set<String> used = new HashSet<>();
             int n = 257 + rnd.nextInt(400);
             while (entries.size() < n) {
                 String name = Long.toString(rnd.nextLong() & Long.MAX_VALUE, 36);
@@ -219,7 +222,7 @@ final class DeltaReaderShapeTest {
      */
     @Test
     void import_randomDepthsSplitBetweenStoreAndStream_importExactlyWhenWithinTheLimit() throws Exception {
-        java.util.Random rnd = new java.util.Random(Long.getLong("txfs.fuzz.seed", 1));
+        Random rnd = new Random(Long.getLong("txfs.fuzz.seed", 1));
         for (int round = 0; round < 6; round++) {
             int inStore = 1 + rnd.nextInt(TreeLimits.MAX_DEPTH);
             int above = Math.max(

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -203,7 +204,7 @@ class ExportImportCommandTest extends CliTestBase {
         Path out = export(s1, "out.txfs");
         assertEquals("precious\n", new String(Files.readAllBytes(victim), UTF_8), "the link target is untouched");
         assertTrue(Files.isSymbolicLink(planted));
-        assertTrue(Files.isRegularFile(out, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertTrue(Files.isRegularFile(out, LinkOption.NOFOLLOW_LINKS));
         try (var names = Files.list(tmp)) {
             assertEquals(
                     List.of(),
