@@ -32,13 +32,13 @@ import java.util.zip.Deflater;
  * object    := 01 type:u8 id:id32 length:u32 bytes[length]
  *              bytes are the object's canonical encoding (its first byte is type again);
  *              id = SHA-256(bytes); 2 &lt;= length &lt;= MAX_OBJECT
- * packed    := 04 type:u8 id:id32 length:u32 zlength:u32 zbytes[zlength]         (version 2)
+ * packed    := 04 type:u8 id:id32 length:u32 zlength:u32 zbytes[zlength]    (versions 2, 3)
  *              zbytes is raw DEFLATE (RFC 1951, no zlib header or checksum) that inflates to
  *              exactly the length bytes of the object, ending exactly at the end of zbytes;
  *              2 &lt;= length &lt;= MAX_OBJECT, 1 &lt;= zlength &lt;= length,
  *              length &lt;= zlength * MAX_RATIO; id = SHA-256 of the inflated bytes
  * delta     := 05 type:u8 = 1 (chunk) or 2 (blob) id:id32 length:u32 nbase:u8 base:id32[nbase]
- *              oplength:u32 zlength:u32 zbytes[zlength]                           (version 2)
+ *              oplength:u32 zlength:u32 zbytes[zlength]                      (versions 2, 3)
  *              the object as {@link ChunkDelta} operations against the concatenated canonical
  *              bytes of the base objects (of its type, each at most MAX_DELTA_TARGET bytes),
  *              which must be in the receiving store (the writer takes them from the base
@@ -64,7 +64,8 @@ import java.util.zip.Deflater;
  * is checked: every length is checked against the limits below and against the bytes left
  * before anything is allocated, every object is re-hashed, the digest covers the header so a
  * signature also binds the base and target, and the signature is not part of the digest (it
- * signs it). A stream ends right after its end record or signature; anything more is an error.
+ * signs it). A stream ends right after its end record, signature or statement; anything more is
+ * an error.
  *
  * <p>Version 3 replaced the signature record by the statement record: a version-2 signature
  * binds only the digest (so the base and target), and a signed stream could be replayed onto any
@@ -77,7 +78,8 @@ import java.util.zip.Deflater;
  * objects of its type in the base snapshot near its slot ({@link Delta#bases}) as a delta record
  * when that is smallest, packs other objects when DEFLATE at the chosen level saves bytes, and stores them
  * as object records otherwise (random data does not shrink).
- * At level 0 it writes version 1, which txfs builds before version 2 read. Readers accept both.
+ * At level 0 it writes version 1 (unless it signs), which txfs builds before version 2 read.
+ * Readers accept all three versions.
  */
 public final class DeltaStream {
     static final byte[] MAGIC = "TXFSDELT".getBytes(StandardCharsets.US_ASCII);
