@@ -864,6 +864,9 @@ public final class LiveFs implements FsOps {
                             ? new TreeExceptions.IsDirectoryException("inode " + ino)
                             : new FsException(Kind.INVALID, "truncate of a " + n.kind());
                 }
+                if (v.restricted() && c.uid() != 0) {
+                    dropPrivileges(tree, f);
+                }
                 tree.truncate(f, s.size());
             }
             long now = clock.getAsLong();
@@ -871,6 +874,9 @@ public final class LiveFs implements FsOps {
             Long atime = s.atimeNow() ? (Long) now : s.atimeNs();
             if (s.mode() != null || s.uid() != null || s.gid() != null || mtime != null || atime != null) {
                 tree.setAttributes(n, s.mode() == null ? null : s.mode() & 07777, s.uid(), s.gid(), mtime);
+            }
+            if (v.restricted() && n instanceof File f && s.mode() == null && (s.uid() != null || s.gid() != null)) {
+                dropPrivileges(tree, f);
             }
             if (atime != null && atime != n.mtimeNs()) {
                 atimes.put(n, atime);
@@ -882,6 +888,24 @@ public final class LiveFs implements FsOps {
             }
             return attr(v, n);
         });
+    }
+
+    /**
+     * A write or truncate by a user other than root, or a chown, in a restricted view: the kernel
+     * clears the setuid bit, the setgid bit of a group-executable file and file capabilities then
+     * (should_remove_suid, cap_inode_killpriv), but it sees none of them there ({@link
+     * View#restricted}), so they are cleared here; else a commit could carry a setuid file some user
+     * changed.
+     */
+    private static void dropPrivileges(MutableTree tree, File f) throws IOException {
+        int mode = f.mode();
+        int kill = S_ISUID | ((mode & 010) != 0 ? S_ISGID : 0);
+        if ((mode & kill) != 0) {
+            tree.setAttributes(f, mode & ~kill, null, null, null);
+        }
+        if (f.xattrs().containsKey(CAPABILITY)) {
+            tree.removeXattr(f, CAPABILITY);
+        }
     }
 
     /** Writes to a closed (committed or aborted) transaction's handle are refused. */
@@ -1185,6 +1209,9 @@ public final class LiveFs implements FsOps {
                     // does not: drop it (after this reply, from the notification thread).
                     notifier.invalidateInode(ino, 0, 0);
                     checkWritable(h.view);
+                }
+                if (h.view.restricted() && c.uid() != 0) {
+                    dropPrivileges(h.view.tree, f);
                 }
                 int len = src.remaining();
                 byte[] buf = new byte[len];
@@ -1533,6 +1560,7 @@ public final class LiveFs implements FsOps {
             }
             MutableNode l = livePeer(v, t);
             if (l != null
+                    && !restrictedOnly(v, l)
                     && rec.live == null
                     && l.attachedSeq() >= r.reloadSeq()
                     && !liveView.inos.containsKey(l)
@@ -1562,6 +1590,18 @@ public final class LiveFs implements FsOps {
                     txns.values().stream().mapToLong(x -> x.txn.baseSeq()).min().orElse(0);
             liveChangedNames.values().removeIf(seq -> seq <= oldest);
         }
+    }
+
+    /**
+     * Whether live node {@code l}, which a commit of {@code v} put at its place, looks different in
+     * {@code v}: a device node or a setuid/setgid file of a restricted view. The kernel keeps the
+     * device number it first got for an inode and caches the mode, so the transaction's inode must
+     * not become the live one: the live tree's names lead to a number of its own.
+     */
+    private static boolean restrictedOnly(View v, MutableNode l) {
+        return v.restricted()
+                && (l instanceof Special s && s.rdev() != 0
+                        || l instanceof File && (l.mode() & (S_ISUID | S_ISGID)) != 0);
     }
 
     /** After the live tree took a commit's changes: the kernel forgets the names that changed. */

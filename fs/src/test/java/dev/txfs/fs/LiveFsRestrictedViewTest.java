@@ -7,10 +7,12 @@ import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.TreeExceptions.NoSuchAttributeException;
+import dev.txfs.txn.Transaction;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -87,5 +89,51 @@ class LiveFsRestrictedViewTest {
                 ops.lookup(OUTSIDE, snap.ino(), "zero".getBytes(UTF_8)).attr().rdev());
         assertThrows(NoSuchAttributeException.class, () -> ops.getxattr(OUTSIDE, suid.ino(), CAPS));
         assertEquals(List.of(), ops.listxattr(OUTSIDE, suid.ino()));
+    }
+
+    /**
+     * A write by a user other than root in an old-base view clears the setuid and setgid bits and
+     * the capability, which the kernel does not see there and so cannot clear itself: the commit
+     * does not carry a privileged file some user changed.
+     */
+    @Test
+    void oldBaseView_writeByAUser_clearsSetuidBitsAndCapability() throws Exception {
+        ObjectId old = privileged();
+        d.fs.mkdir(OUTSIDE, FsOps.ROOT, "since".getBytes(UTF_8), 0755, 0);
+        Transaction t = d.beginOn(old);
+        long ino = lookup(INSIDE, "suid").ino();
+        long fh = d.fs.open(INSIDE, ino, O_RDWR).fh();
+        FsOps.Caller user = new FsOps.Caller(1000, 1000, INSIDE.pid());
+        d.fs.write(user, ino, fh, 0, DirectLiveFs.bytes("x"));
+        d.fs.release(ino, fh);
+        d.commit(t);
+
+        FsOps.Entry live = lookup(OUTSIDE, "suid");
+        assertEquals(0100755, live.attr().mode());
+        assertEquals(List.of(), d.fs.listxattr(OUTSIDE, live.ino()));
+    }
+
+    /**
+     * After the commit of an old-base view, a device node or setuid file it made does not keep the
+     * view's inode (whose device number 0 and mode the kernel would keep): the live tree's names lead
+     * to a number of their own, which shows them as stored.
+     */
+    @Test
+    void oldBaseView_committedDeviceAndSetuidFile_getLiveInodesOfTheirOwn() throws Exception {
+        ObjectId old = d.live.snapshot("root", "empty");
+        d.fs.mkdir(OUTSIDE, FsOps.ROOT, "since".getBytes(UTF_8), 0755, 0);
+        Transaction t = d.beginOn(old);
+        FsOps.Created f = d.fs.create(INSIDE, FsOps.ROOT, "suid".getBytes(UTF_8), 0104755, O_RDWR, 0);
+        d.fs.release(f.entry().ino(), f.fh());
+        long dev = d.fs.mknod(INSIDE, FsOps.ROOT, "zero".getBytes(UTF_8), 020666, ZERO, 0)
+                .ino();
+        d.commit(t);
+
+        FsOps.Entry suid = lookup(OUTSIDE, "suid");
+        FsOps.Entry zero = lookup(OUTSIDE, "zero");
+        assertNotEquals(f.entry().ino(), suid.ino());
+        assertNotEquals(dev, zero.ino());
+        assertEquals(0104755, suid.attr().mode());
+        assertEquals(ZERO, zero.attr().rdev());
     }
 }
