@@ -31,6 +31,20 @@ class ViewPrivilegesTest extends TransactionItBase {
             if head -c 1 zero > /dev/null 2> /dev/null; then echo opened; else echo refused; fi
             """;
 
+    /**
+     * {@code begin 0 probe BASE} written to the control file by python, whose parent (this shell)
+     * becomes the transaction's root; then {@link #PROBE} in that view, then abort. $1 the mount, $2
+     * the base, $3 txfs.
+     */
+    private static final String PROBE_IN_BEGIN_ON_BASE = """
+            python3 -c 'import os, sys
+            fd = os.open(sys.argv[1], os.O_RDWR)
+            os.write(fd, ("begin\\t0\\tprobe\\t" + sys.argv[2] + "\\n").encode())
+            assert os.pread(fd, 4096, 0).startswith(b"ok\\n")' "$1/.txfs/ctl" "$2"
+            """ + PROBE + """
+            "$3" abort > /dev/null
+            """;
+
     private static String probeAsNobody(Path cwd) {
         return bashIn(cwd, "runuser -u nobody -- bash -c \"$1\"", PROBE).ok().out();
     }
@@ -78,6 +92,18 @@ class ViewPrivilegesTest extends TransactionItBase {
                         .ok()
                         .out(),
                 "in a txfs run --base view of the old snapshot");
+        assertEquals(
+                refused,
+                bashIn(
+                                d,
+                                "runuser -u nobody -- bash -c \"$1\" bash \"$2\" \"$3\" \"$4\"",
+                                PROBE_IN_BEGIN_ON_BASE,
+                                mp.toString(),
+                                old,
+                                TXFS.toString())
+                        .ok()
+                        .out(),
+                "in a view begun with the control file's begin ... BASE");
         assertEquals(
                 "refused\n",
                 bashIn(snap, "if head -c 1 zero > /dev/null 2>&1; then echo opened; else echo refused; fi")
