@@ -136,4 +136,20 @@ class LiveFsRestrictedViewTest {
         assertEquals(0104755, suid.attr().mode());
         assertEquals(ZERO, zero.attr().rdev());
     }
+
+    /** trusted.* names are listed under /.txfs/snapshots to root only, as in the live tree (CAP_SYS_ADMIN). */
+    @Test
+    void snapshotsDirectory_listsTrustedXattrsToRootOnly() throws Exception {
+        FsOps.Created f = d.fs.create(OUTSIDE, FsOps.ROOT, "f".getBytes(UTF_8), 0100644, O_RDWR, 0);
+        d.fs.release(f.entry().ino(), f.fh());
+        d.fs.setxattr(OUTSIDE, f.entry().ino(), "trusted.k", new byte[] {1}, 0);
+        d.fs.setxattr(OUTSIDE, f.entry().ino(), "user.k", new byte[] {1}, 0);
+        ObjectId snap = d.live.snapshot("root", "trusted");
+        MountOps ops = new MountOps(d.fs);
+        FsOps.Entry dir = ops.lookup(OUTSIDE, LiveFs.CTL_DIR, SnapshotsFs.NAME);
+        FsOps.Entry root = ops.lookup(OUTSIDE, dir.ino(), snap.toHex().getBytes(ISO_8859_1));
+        long ino = ops.lookup(OUTSIDE, root.ino(), "f".getBytes(UTF_8)).ino();
+        assertEquals(List.of("trusted.k", "user.k"), ops.listxattr(OUTSIDE, ino));
+        assertEquals(List.of("user.k"), ops.listxattr(new FsOps.Caller(1000, 1000, 300), ino));
+    }
 }
