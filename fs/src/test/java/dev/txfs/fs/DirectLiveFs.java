@@ -10,6 +10,7 @@ import dev.txfs.txn.proc.Membership;
 import dev.txfs.txn.proc.ProcessRef;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -32,8 +33,9 @@ final class DirectLiveFs {
         }
 
         @Override
-        public void add(String txnId, ProcessRef root) {
+        public List<Foreign> add(String txnId, ProcessRef root, long uid, boolean othersAllowed) {
             pids.put(root.pid(), txnId);
+            return List.of();
         }
 
         @Override

@@ -5,8 +5,9 @@
  * reuse).
  *
  * <p>Hot path: {@link dev.txfs.txn.proc.Membership#resolve} runs for every namespace request. With
- * no transaction open it reads nothing; otherwise it answers from a 1 s cache keyed by thread id,
- * and on a miss reads one {@code /proc} file (cgroup mode) or one per ancestor (parent walk).
+ * no transaction open it reads nothing; otherwise cgroup mode reads one {@code /proc} file, and
+ * parent walk answers from a 1 s cache keyed by thread id and checked against the thread's start
+ * time (one read), reading one file per ancestor on a miss.
  *
  * <p>Threads: everything here may be called from any thread. {@code resolve} and {@code
  * hasMembers} never wait for {@code add}/{@code remove}; those two are serialized per membership.
