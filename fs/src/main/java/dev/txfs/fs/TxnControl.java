@@ -87,11 +87,15 @@ public final class TxnControl {
     /** The ref namespace of runs kept by {@code txfs run --keep}. */
     public static final String RUNS = "runs/";
 
+    /** Open transactions a user other than root may have at once, unless {@link #setUserLimit}. */
+    public static final int DEFAULT_USER_LIMIT = 16;
+
     private final LiveFs fs;
     private final LiveTree live;
     private final Membership membership;
     private final LongSupplier clock;
     private final SecureRandom random = new SecureRandom();
+    private volatile int userLimit = DEFAULT_USER_LIMIT;
 
     /**
      * Transactions whose view is open but whose root process is not yet moved into them: they have
@@ -426,11 +430,6 @@ public final class TxnControl {
         }
         return reply.toString();
     }
-
-    /** Open transactions a user other than root may have at once, unless {@link #setUserLimit}. */
-    public static final int DEFAULT_USER_LIMIT = 16;
-
-    private volatile int userLimit = DEFAULT_USER_LIMIT;
 
     /**
      * Sets how many transactions one user other than root may have open at once (root has no

@@ -88,7 +88,8 @@ final class TxnCommands {
         @Option(
                 names = "--pid",
                 paramLabel = "PID",
-                description = "Root the transaction at this ancestor process instead of the parent.")
+                description = "Root the transaction at this ancestor process instead of the parent: one of your own"
+                        + " (root may name any, and is told which other users' processes it took in).")
         long pid;
 
         @Override

@@ -14,7 +14,9 @@
  *
  * <p>Errors: a process that is gone is an answer, not an error ({@code Optional.empty()}, {@code
  * -1}, {@code false}); {@code Membership.add} throws {@link java.io.IOException} with a one-line
- * reason ("process 123 is gone", "cannot create cgroup …: Permission denied"); an invalid id throws
+ * reason ("process 123 is gone", "cannot create cgroup …: Permission denied"), and {@link
+ * dev.txfs.txn.proc.Membership.ForeignProcessException} when it would take in another user's
+ * process and may not (nothing is moved then); an invalid id throws
  * {@link java.lang.IllegalArgumentException}; unexpected failures reading {@code /proc} or the
  * cgroup tree (not ENOENT/ESRCH) are thrown as {@link java.io.UncheckedIOException}.
  *
