@@ -412,4 +412,47 @@ class TransactionAuthTest extends TransactionItBase {
             remount();
         }
     }
+
+    /**
+     * Finding 8 of issue 14: joining a transaction moved a shell out of its own cgroup (to the top
+     * of the hierarchy), and so out of every limit on it. Now the shell's new cgroup is below the
+     * one it was in; it goes back there when the transaction ends.
+     */
+    @Test
+    void beginInACgroup_keepsTheShellBelowIt() throws Exception {
+        String cg2 = sh("findmnt -n -t cgroup2 -o TARGET | head -1").ok().out().strip();
+        assumeTrue(!cg2.isEmpty(), "needs a cgroup2 hierarchy");
+        dir("auth-cgroup");
+        Path w = markers();
+        // not named txfs-…: that would be taken for another daemon's transaction cgroup
+        Path limited = Path.of(cg2).resolve("it-" + ProcessHandle.current().pid() + "-limited");
+        Process p = null;
+        try {
+            Files.createDirectory(limited);
+            p = shell(w, """
+                    orig=$(sed -n 's/^0:://p' /proc/self/cgroup)
+                    echo $$ > "$LIMITED/cgroup.procs"
+                    cd "$M/auth-cgroup"
+                    before=$(sed -n 's/^0:://p' /proc/self/cgroup)
+                    "$T" begin > /dev/null
+                    mode=$("$T" status --json | sed 's/.*"membership":"\\([a-z-]*\\)".*/\\1/')
+                    inside=$(sed -n 's/^0:://p' /proc/self/cgroup)
+                    "$T" abort
+                    after=$(sed -n 's/^0:://p' /proc/self/cgroup)
+                    echo "$mode|$before|$inside|$after"
+                    echo $$ > "$CG2$orig/cgroup.procs"
+                    """.replace("$LIMITED", limited.toString()).replace("$CG2", cg2));
+            String[] f = finish(p, w).strip().split("\\|", -1);
+            assumeTrue(f[0].equals("cgroup"), "the mount fell back to " + f[0]);
+            assertTrue(f[1].endsWith("-limited"), f[1]);
+            assertTrue(f[2].startsWith(f[1] + "/txfs-"), "in the transaction below its own cgroup: " + f[2]);
+            assertEquals(f[1], f[3], "back where it was after the abort");
+        } finally {
+            if (p != null) {
+                p.destroyForcibly().waitFor();
+            }
+            removeTree(w);
+            sh("for i in $(seq 100); do rmdir \"$1\" 2>/dev/null && break; sleep 0.05; done; true", limited.toString());
+        }
+    }
 }
