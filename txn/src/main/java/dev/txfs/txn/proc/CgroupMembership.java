@@ -3,13 +3,9 @@ package dev.txfs.txn.proc;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -72,12 +68,6 @@ import java.util.logging.Logger;
 final class CgroupMembership implements Membership {
     private static final Logger LOG = Logger.getLogger(CgroupMembership.class.getName());
 
-    /** The name of every transaction cgroup starts with this, whatever the instance. */
-    static final String PREFIX = "txfs-";
-
-    /** The top-level directory older txfs versions kept their transaction cgroups in. */
-    static final String OLD_TOP = "txfs";
-
     /** Passes over the root's descendants in {@link #add}. */
     private static final int MAX_MOVE_PASSES = 10;
 
@@ -104,12 +94,11 @@ final class CgroupMembership implements Membership {
     }
 
     private final Cgroup2Mount mount;
-    private final String namePrefix;
     private final long self = ProcessHandle.current().pid();
     private final ConcurrentHashMap<String, Txn> txns = new ConcurrentHashMap<>();
 
-    /** The exact path of every transaction cgroup this membership made → its transaction. */
-    private final ConcurrentHashMap<String, Txn> byPath = new ConcurrentHashMap<>();
+    /** The exact paths of the transaction cgroups this membership made. */
+    private final TxnCgroups<Txn> paths;
 
     private final Object lock = new Object();
 
@@ -121,7 +110,7 @@ final class CgroupMembership implements Membership {
 
     private CgroupMembership(Cgroup2Mount mount, String instance) {
         this.mount = mount;
-        this.namePrefix = PREFIX + instance + "-";
+        this.paths = new TxnCgroups<>(instance, mount.pathOf(mount.mountPoint().resolve(TxnCgroups.OLD_TOP)));
     }
 
     /** Checks that the cgroup v2 hierarchy can take transaction cgroups; throws, saying why, if not. */
@@ -136,7 +125,7 @@ final class CgroupMembership implements Membership {
             throw new IOException("cannot write the cgroup2 hierarchy at " + mount.mountPoint());
         }
         CgroupMembership m = new CgroupMembership(mount, instance);
-        m.removeStaleCgroups();
+        CgroupFiles.removeStale(mount.mountPoint(), m.paths.name(""));
         return m;
     }
 
@@ -158,12 +147,12 @@ final class CgroupMembership implements Membership {
             }
             String origin =
                     ProcInfo.cgroup2Path(root.pid()).filter(p -> root.alive()).orElseThrow(() -> gone(root.pid()));
-            if (inOtherTxn(origin)) {
+            if (paths.inOther(origin)) {
                 throw new IOException("process " + root.pid() + " is in the cgroup " + origin
                         + " of another txfs daemon's transaction; a process can be in one such transaction at a"
                         + " time");
             }
-            Optional<Txn> rootWasIn = ownTxn(origin);
+            Optional<Txn> rootWasIn = paths.owner(origin);
             Map<Long, Foreign> foreign = new LinkedHashMap<>();
             Owners.check(root.pid(), uid, othersAllowed).ifPresent(f -> foreign.put(f.pid(), f));
             Txn t = txns.get(txnId);
@@ -204,7 +193,7 @@ final class CgroupMembership implements Membership {
 
     /** One read of {@code /proc/<tid>/cgroup}. */
     Optional<String> resolveUncached(long tid) {
-        return ProcInfo.cgroup2Path(tid).flatMap(this::ownTxn).map(t -> t.id);
+        return ProcInfo.cgroup2Path(tid).flatMap(paths::owner).map(t -> t.id);
     }
 
     @Override
@@ -275,62 +264,7 @@ final class CgroupMembership implements Membership {
 
     /** The name of a transaction's cgroups. */
     String cgroupName(String txnId) {
-        return namePrefix + txnId;
-    }
-
-    /** The transaction whose cgroup is {@code cgroupPath} or its nearest ancestor that is one. */
-    private Optional<Txn> ownTxn(String cgroupPath) {
-        if (!cgroupPath.contains("/" + namePrefix)) {
-            return Optional.empty();
-        }
-        for (String p = cgroupPath; p != null; p = CgroupFiles.parent(p)) {
-            Txn t = byPath.get(p);
-            if (t != null) {
-                return Optional.of(t);
-            }
-        }
-        return Optional.empty();
-    }
-
-    /**
-     * Whether {@code cgroupPath} is in a transaction cgroup that is not one of ours: a component
-     * {@code txfs-…} above which no live cgroup of ours is, or the top-level {@code txfs} of older
-     * versions. Below one of our live cgroups every name is a member's.
-     */
-    private boolean inOtherTxn(String cgroupPath) {
-        if (CgroupFiles.isIn(cgroupPath, mount.pathOf(mount.mountPoint().resolve(OLD_TOP)))) {
-            return true;
-        }
-        int from = 1;
-        while (from < cgroupPath.length()) {
-            int end = cgroupPath.indexOf('/', from);
-            if (end < 0) {
-                end = cgroupPath.length();
-            }
-            String prefix = cgroupPath.substring(0, end);
-            if (byPath.containsKey(prefix)) {
-                return false;
-            }
-            if (cgroupPath.startsWith(PREFIX, from)) {
-                return true;
-            }
-            from = end + 1;
-        }
-        return false;
-    }
-
-    /**
-     * The cgroup a process in {@code cgroupPath} came from before any of our transactions: the
-     * parent of the outermost of our transaction cgroups on the path, or the path itself.
-     */
-    private String baseOf(String cgroupPath) {
-        String base = cgroupPath;
-        for (String p = cgroupPath; p != null; p = CgroupFiles.parent(p)) {
-            if (byPath.containsKey(p)) {
-                base = CgroupFiles.parent(p);
-            }
-        }
-        return base;
+        return paths.name(txnId);
     }
 
     /** {@code t}'s cgroup under {@code base}, made if it has none there yet. */
@@ -350,12 +284,12 @@ final class CgroupMembership implements Membership {
             throw new IOException("cannot create cgroup " + dir + ": " + CgroupFiles.reason(e), e);
         }
         t.cgroups.put(path, dir);
-        byPath.put(path, t);
+        paths.put(path, t);
         return dir;
     }
 
     private void moveInWithLock(Txn t, ProcessRef p, String from) throws IOException {
-        Path dir = cgroupUnderWithLock(t, baseOf(from));
+        Path dir = cgroupUnderWithLock(t, paths.base(from));
         try {
             CgroupFiles.writePid(dir, p.pid());
         } catch (IOException e) {
@@ -382,11 +316,11 @@ final class CgroupMembership implements Membership {
             if (cg.isEmpty()) {
                 continue; // gone
             }
-            Optional<Txn> in = ownTxn(cg.get());
+            Optional<Txn> in = paths.owner(cg.get());
             if (t != null && in.equals(Optional.of(t))) {
                 continue; // already in
             }
-            if (in.isPresent() ? !in.equals(rootWasIn) : inOtherTxn(cg.get())) {
+            if (in.isPresent() ? !in.equals(rootWasIn) : paths.inOther(cg.get())) {
                 continue; // in a transaction the root was not in: it stays there
             }
             out.add(pid);
@@ -430,7 +364,7 @@ final class CgroupMembership implements Membership {
     /** Members resolve to the live tree from now on. */
     private void forgetWithLock(Txn t) {
         txns.remove(t.id, t);
-        t.cgroups.keySet().forEach(p -> byPath.remove(p, t));
+        t.cgroups.keySet().forEach(p -> paths.remove(p, t));
     }
 
     /**
@@ -494,7 +428,7 @@ final class CgroupMembership implements Membership {
         }
         IOException last = null;
         for (String p : targets) {
-            if (inOtherTxn(p)) {
+            if (paths.inOther(p)) {
                 continue;
             }
             Optional<Path> dir = mount.dirOf(p);
@@ -512,52 +446,6 @@ final class CgroupMembership implements Membership {
             }
         }
         LOG.log(Level.WARNING, "cannot move process " + pid + " out of transaction " + t.id + "'s cgroups", last);
-    }
-
-    /**
-     * Removes the empty cgroups a crashed daemon of this instance left: root-owned directories named
-     * {@code txfs-<instance>-*} anywhere in the hierarchy (one walk at start).
-     */
-    private void removeStaleCgroups() {
-        List<Path> stale = new ArrayList<>();
-        try {
-            Files.walkFileTree(mount.mountPoint(), new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                    Path name = dir.getFileName();
-                    if (name != null && name.toString().startsWith(namePrefix) && ownedByRoot(dir)) {
-                        stale.add(dir);
-                        return FileVisitResult.SKIP_SUBTREE;
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException e) {
-                    return FileVisitResult.CONTINUE; // a cgroup removed while we walk
-                }
-            });
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot walk the cgroup2 hierarchy at " + mount.mountPoint(), e);
-        }
-        for (Path d : stale) {
-            try {
-                for (Path s : CgroupFiles.subtreeDeepestFirst(d)) {
-                    Files.delete(s);
-                }
-                LOG.info("removed stale cgroup " + d);
-            } catch (IOException e) {
-                LOG.warning("cgroup " + d + " left by an earlier txfs daemon still has processes; leaving it");
-            }
-        }
-    }
-
-    private static boolean ownedByRoot(Path dir) {
-        try {
-            return ((Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS)) == 0;
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
     }
 
     private static IOException gone(long pid) {

@@ -283,7 +283,7 @@ class CgroupMembershipTest extends MembershipContractTest {
     @Test
     void open_removesEmptyCgroupsLeftByACrashedDaemon() throws Exception {
         String name = instance + "-crashed";
-        Path stale = mount.dirOf(cgroupOf(SELF)).orElseThrow().resolve(CgroupMembership.PREFIX + name + "-old");
+        Path stale = mount.dirOf(cgroupOf(SELF)).orElseThrow().resolve(TxnCgroups.PREFIX + name + "-old");
         Files.createDirectories(stale.resolve("nested"));
         dirs.add(stale);
 
