@@ -35,8 +35,9 @@ final class DirectLiveFs {
         }
 
         @Override
-        public void add(String txnId, ProcessRef root) {
+        public List<Foreign> add(String txnId, ProcessRef root, long uid, boolean othersAllowed) {
             pids.put(root.pid(), txnId);
+            return List.of();
         }
 
         @Override

@@ -52,7 +52,8 @@ final class Daemon {
             boolean rootfs,
             List<String> extra,
             boolean requireTxn,
-            String membershipMode)
+            String membershipMode,
+            int maxUserTxns)
             throws IOException, InterruptedException {
         try (MountLock owner = MountLock.acquire(storeDir, mountpoint);
                 LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
@@ -76,6 +77,7 @@ final class Daemon {
                 }
                 LiveFs fs =
                         new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {}, membership, requireTxn);
+                fs.control().setUserLimit(maxUserTxns);
                 served.set(fs);
                 FuseMount mount = FuseMount.mount(
                         new MountOps(fs), mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
