@@ -161,13 +161,17 @@ txfs_boot_root() {
     _why=$(printf '%s\n' "$_out" | sed -n 's/^why=//p')
     [ -n "$_id" ] || { txfs_say "txfs boot resolve printed no snapshot"; return 1; }
     txfs_say "booting snapshot $_id ($_rule: $_why)"
-    mkdir -p "$_storedir/logs"
+    # the store's files are its owner's alone, whatever the initramfs's umask (issue 14, finding 4)
+    (umask 077 && mkdir -p "$_storedir/logs") && chmod 700 "$_storedir/logs" || return 1
     if [ "${TXFS_SWITCH_ROOT:-}" = 1 ]; then
         txfs_keep_proc || { txfs_say "cannot mount a second /proc for the daemon"; return 1; }
         txfs_keep_files || { txfs_say "cannot copy $TXFS_HOME to a tmpfs for the daemon"; return 1; }
         _membership=parent-walk
     fi
     _log="${TXFS_LOG:-$_storedir/logs/boot.log}"
+    if [ -z "${TXFS_LOG:-}" ]; then
+        (umask 077 && : >>"$_log") && chmod 600 "$_log" || { txfs_say "cannot create the log $_log"; return 1; }
+    fi
     # argv[0] "@txfs" (the launcher honours TXFS_ARGV0): systemd leaves root-storage daemons alone
     TXFS_ARGV0=@txfs "$TXFS" --store "$_storedir" mount --foreground "$_root" --snapshot "$_id" -o rootfs \
         --membership "${_membership:-auto}" \
