@@ -56,7 +56,7 @@ final class StoreFiles {
 
     /**
      * Takes group and other access away from {@code dir} and what is below it; one line to
-     * {@code notices} if anything changed. A caller who may not change modes (not the owner, not
+     * {@code notices} if the directory itself was open to others. A caller who may not change modes (not the owner, not
      * root) changes nothing and is not told.
      */
     static void tighten(Path dir, Consumer<String> notices) {
@@ -125,7 +125,7 @@ final class StoreFiles {
         } catch (IOException | UnsupportedOperationException e) {
             return; // not a POSIX file system, or not ours: nothing to tighten
         }
-        if (changed[0] > 0) {
+        if (was[0] != null) { // entries of a 0700 directory were out of other users' reach: not worth a word
             notices.accept("store " + dir + " was readable by other users"
                     + (was[0] == null ? "" : " (directory " + was[0] + ")")
                     + ": took group and other access away from it and " + (changed[0] - (was[0] == null ? 0 : 1))
