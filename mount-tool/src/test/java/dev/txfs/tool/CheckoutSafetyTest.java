@@ -11,13 +11,23 @@ import dev.txfs.fs.posix.Errno;
 import dev.txfs.fs.posix.Posix;
 import dev.txfs.fs.posix.PosixException;
 import dev.txfs.fs.posix.Stat;
+import dev.txfs.snapshot.Content;
+import dev.txfs.snapshot.Directories;
+import dev.txfs.snapshot.EntryKind;
+import dev.txfs.snapshot.HardLinks;
 import dev.txfs.snapshot.LmdbObjectStore;
+import dev.txfs.snapshot.ObjectId;
+import dev.txfs.snapshot.ObjectWriter;
 import dev.txfs.snapshot.Snapshots;
+import dev.txfs.snapshot.TreeEntry;
+import dev.txfs.snapshot.TreeLimits;
+import dev.txfs.snapshot.TreeRef;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -188,18 +198,56 @@ final class CheckoutSafetyTest extends CliTestBase {
         assertNotEquals(0777, lstat(victim).permissions());
     }
 
-    /** Part of finding 6: a deep tree is checked out by an iterative walk, not the thread's stack. */
-    @Test
-    void checkout_ofADeepTree_walksItWithoutRecursion() throws Exception {
-        Path p = src;
-        for (int i = 0; i < 300; i++) {
-            p = Files.createDirectory(p.resolve("d"));
+    /** A snapshot whose tree is a chain of directories "d" with the file "leaf" at {@code depth}. */
+    private String chainSnapshot(int depth) {
+        try (LmdbObjectStore s = LmdbObjectStore.open(store);
+                ObjectWriter w = s.newWriter()) {
+            TreeEntry leaf = TreeEntry.builder("leaf", EntryKind.FILE)
+                    .mode(0644)
+                    .content(Content.inline("deep".getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                    .build();
+            TreeRef dir = Directories.write(w, List.of(leaf));
+            for (int i = depth - 1; i >= 1; i--) {
+                TreeEntry d = TreeEntry.builder("d", EntryKind.DIRECTORY)
+                        .mode(0755)
+                        .tree(dir)
+                        .build();
+                dir = Directories.write(w, List.of(d));
+            }
+            ObjectId root = HardLinks.writeRoot(
+                    w,
+                    TreeEntry.builder("", EntryKind.DIRECTORY)
+                            .mode(0755)
+                            .tree(dir)
+                            .build(),
+                    List.of());
+            w.flush();
+            return Snapshots.record(s, Snapshots.HEAD, root, "t", "chain", () -> 1L)
+                    .toHex();
         }
-        Files.writeString(p.resolve("leaf"), "deep");
-        String id = snapshot();
+    }
+
+    /**
+     * Part of finding 6: the walk is iterative and stops at {@link TreeLimits#MAX_DEPTH} with a
+     * clear error (it recursed once per level, and checked out any depth the store held).
+     */
+    @Test
+    void checkout_ofATreeDeeperThanTheLimit_failsClearly_andOneAtTheLimitChecksOut() throws Exception {
+        String atLimit = chainSnapshot(TreeLimits.MAX_DEPTH);
         Path out = tmp.resolve("out");
-        Run r = inStore("checkout", id, out.toString());
-        assertEquals(0, r.exit(), r.err());
-        assertEquals("deep", Files.readString(out.resolve("d/".repeat(300) + "leaf")));
+        Path deep = tmp.resolve("deep");
+        try {
+            Run ok = inStore("checkout", atLimit, out.toString());
+            assertEquals(0, ok.exit(), ok.err());
+            assertTrue(Files.isRegularFile(out.resolve("d/".repeat(TreeLimits.MAX_DEPTH - 1) + "leaf")));
+
+            String tooDeep = chainSnapshot(TreeLimits.MAX_DEPTH + 1);
+            Run r = inStore("checkout", tooDeep, deep.toString());
+            assertEquals(ExitCode.STORE.code, r.exit(), r.err());
+            assertTrue(r.err().contains("tree deeper than " + TreeLimits.MAX_DEPTH + " levels"), r.err());
+        } finally {
+            // rm walks by descriptors; JUnit's cleanup resolves each level's real path (minutes here)
+            exec("rm", "-rf", out.toString(), deep.toString());
+        }
     }
 }
