@@ -12,7 +12,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
@@ -64,9 +63,10 @@ final class StoreFiles {
         String[] was = {null};
         Object owner;
         try {
-            owner = Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
-            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            // the store directory as named (it may be a symlink, e.g. /var/lib/txfs); nothing in it is followed
+            owner = Files.getAttribute(dir, "unix:uid");
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir);
+            if (!Files.isDirectory(dir)) {
                 return;
             }
             if (!DIRECTORY.equals(mode)) {
@@ -76,10 +76,11 @@ final class StoreFiles {
                 was[0] = PosixFilePermissions.toString(mode);
                 changed[0]++;
             }
-            Files.walkFileTree(dir, Set.of(), MAX_DEPTH, new FileVisitor<>() {
+            Path real = dir.toRealPath();
+            Files.walkFileTree(real, Set.of(), MAX_DEPTH, new FileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
-                    if (d.equals(dir)) {
+                    if (d.equals(real)) {
                         return FileVisitResult.CONTINUE;
                     }
                     if (!owner.equals(Files.getAttribute(d, "unix:uid", LinkOption.NOFOLLOW_LINKS))) {
@@ -133,14 +134,18 @@ final class StoreFiles {
         }
     }
 
-    /** chmod without following a symlink; false when the caller may not change the mode. */
+    /**
+     * chmod(2) by path; false when the caller may not change the mode. Never by opening the file:
+     * closing any descriptor of a file drops this process's POSIX locks on it ({@code live.lock},
+     * {@code gc.lock}). The caller has checked with lstat that {@code p} is no symlink, and no other
+     * user can swap it for one: its directory was made 0700 before (or is the store itself).
+     */
     private static boolean chmod(Path p, Set<PosixFilePermission> mode) throws IOException {
         try {
-            Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-                    .setPermissions(mode);
+            Files.setPosixFilePermissions(p, mode);
             return true;
         } catch (FileSystemException e) {
-            return false; // EPERM (not the owner), ELOOP (swapped for a symlink), gone
+            return false; // EPERM (not the owner), gone
         }
     }
 

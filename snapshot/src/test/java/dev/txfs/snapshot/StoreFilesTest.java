@@ -106,4 +106,37 @@ final class StoreFilesTest {
         var e = assertThrows(StoreFormatException.class, () -> LmdbObjectStore.open(dir));
         assertTrue(e.getMessage().startsWith("store damaged: data.mdb is 5000 bytes"), e.getMessage());
     }
+
+    /**
+     * Tightening must not open the files it changes: closing any descriptor of a file drops the
+     * process's POSIX locks on it, and the daemon holds {@code live.lock} (one mount per store)
+     * and every process {@code gc.lock} while it has the store open. A second process probes the
+     * lock after a tightening open.
+     */
+    @Test
+    void open_whileThisProcessHoldsALockInTheStore_keepsTheLock() throws Exception {
+        Path dir = storeWithSnapshot();
+        Path lockFile = dir.resolve("live.lock");
+        Files.writeString(lockFile, "");
+        Files.setPosixFilePermissions(lockFile, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path probe = Files.writeString(
+                tmp.resolve("LockProbe.java"),
+                "import java.nio.channels.FileChannel; import java.nio.file.*;\n"
+                        + "class LockProbe { public static void main(String[] a) throws Exception {\n"
+                        + " try (FileChannel c = FileChannel.open(Path.of(a[0]), StandardOpenOption.WRITE)) {\n"
+                        + "  System.exit(c.tryLock() == null ? 3 : 0); } } }\n");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE);
+                var held = ch.lock()) {
+            List<String> notices = new ArrayList<>();
+            LmdbObjectStore.open(dir, notices::add).close();
+            assertEquals(1, notices.size(), "the store was tightened");
+            assertEquals("rw-------", mode(lockFile));
+            Process p = new ProcessBuilder(java, probe.toString(), lockFile.toString())
+                    .inheritIO()
+                    .start();
+            assertEquals(3, p.waitFor(), "the lock is still held after the store was opened");
+        }
+    }
 }
