@@ -202,8 +202,9 @@ final class Checkout {
                     + Posix.display(path) + ": not checked out further");
         }
         TreeEntry inode = e;
+        String key = null;
         if (e.kind() == EntryKind.HARDLINK) {
-            String key = HexFormat.of().formatHex(e.linkKey());
+            key = HexFormat.of().formatHex(e.linkKey());
             if (skippedGroups.contains(key)) {
                 return null;
             }
@@ -280,6 +281,10 @@ final class Checkout {
                 } catch (PosixException x) {
                     if (x.errno() == Errno.EPERM && isDevice(inode)) {
                         warnings.add("device node not created (needs root)", Posix.display(abs));
+                        if (key != null) { // its other names have nothing to link to
+                            firstNames.remove(key);
+                            skippedGroups.add(key);
+                        }
                         return null;
                     }
                     throw x;
