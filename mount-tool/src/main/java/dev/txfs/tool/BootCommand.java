@@ -6,6 +6,7 @@ import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.Snapshots;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -271,7 +272,7 @@ final class BootCommand implements Callable<Integer> {
                     record = Optional.of(BootedFile.parse(Files.readString(booted), booted.toString()));
                 } catch (NoSuchFileException e) {
                     throw new ToolException(ExitCode.NOT_FOUND, "no such file: " + booted);
-                } catch (IOException | java.io.UncheckedIOException e) {
+                } catch (IOException | UncheckedIOException e) {
                     throw new ToolException(ExitCode.IO, "cannot read " + booted + ": " + Errors.message(e));
                 }
             }

@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -54,8 +55,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * capabilities), xattrs (an ACL sets the group bits), mode, times.
  *
  * <p>Privileges: unless {@code privileged} (a source signed by a trusted key, or {@code
- * --preserve-privileges}), device nodes are not created, setuid and setgid bits are dropped and
- * {@code security.capability} is not set; each is counted in {@link Warnings}.
+ * --preserve-privileges}), device nodes are not created, and {@link InodeMetadata} drops setuid
+ * and setgid bits and {@code security.capability}; each is counted in {@link Warnings}.
  *
  * <p>Not root: owners, privileged xattr namespaces and device nodes that the kernel refuses
  * (EPERM, EOPNOTSUPP) are skipped and counted in {@link Warnings}; anything else fails the run.
@@ -71,9 +72,6 @@ final class Checkout {
     }
 
     static final int MAX_OPEN_FILES = 128;
-    static final String CAPABILITY = "security.capability";
-    private static final int SET_ID_BITS = 06000;
-    private static final String UNTRUSTED = "(source not signed by a trusted key; --preserve-privileges)";
 
     /** A directory being walked: its descriptor, where it is, its entries and the next one. */
     private static final class Frame {
@@ -103,6 +101,7 @@ final class Checkout {
     private final boolean privileged;
     private final Warnings warnings;
     private final Counters counters;
+    private final InodeMetadata metadata;
     private final Semaphore openFiles = new Semaphore(MAX_OPEN_FILES);
 
     /** Runs between the walk and the directory metadata pass (tests swap names in there). */
@@ -131,6 +130,7 @@ final class Checkout {
         this.privileged = privileged;
         this.warnings = warnings;
         this.counters = counters;
+        this.metadata = new InodeMetadata(at, privileged, warnings);
     }
 
     /** For tests: {@code hook} runs after every name is created, before directory metadata is set. */
@@ -153,7 +153,7 @@ final class Checkout {
         WorkerPool.awaitAll(writes);
         beforeDirectoryMetadata.run();
         directoryMetadata();
-        metadata(targetFd, target, root.dir());
+        metadata.set(targetFd, target, root.dir());
         return new Result(files, directories.size(), others, links, bytes);
     }
 
@@ -268,12 +268,12 @@ final class Checkout {
             case SYMLINK -> {
                 others++;
                 at.symlink(inode.symlinkTarget(), f.fd, name, abs);
-                metadataAt(f.fd, name, abs, inode);
+                metadata.setAt(f.fd, name, abs, inode);
             }
             case CHAR_DEVICE, BLOCK_DEVICE, FIFO, SOCKET -> {
                 others++;
                 if (!privileged && isDevice(inode)) {
-                    warnings.add("device node not created " + UNTRUSTED, Posix.display(abs));
+                    warnings.add("device node not created " + InodeMetadata.UNTRUSTED, Posix.display(abs));
                     return null;
                 }
                 try {
@@ -289,7 +289,7 @@ final class Checkout {
                     }
                     throw x;
                 }
-                metadataAt(f.fd, name, abs, inode);
+                metadata.setAt(f.fd, name, abs, inode);
             }
             default -> throw new MalformedObjectException("unexpected " + inode.kind() + " at /" + Posix.display(path));
         }
@@ -319,7 +319,7 @@ final class Checkout {
         try (OutputStream out = new CountingStream(posix.outputStream(streamFd, abs, true), counters.bytes)) {
             FileContents.copyTo(store, e.content(), out);
         }
-        metadata(fd, abs, e);
+        metadata.set(fd, abs, e);
     }
 
     /**
@@ -337,7 +337,7 @@ final class Checkout {
                 for (int p = d.parent(); p >= 0; p = directories.get(p).parent()) {
                     ancestors.add(p);
                 }
-                java.util.Collections.reverse(ancestors);
+                Collections.reverse(ancestors);
                 int keep = 0;
                 while (keep < chainIndex.size()
                         && keep < ancestors.size()
@@ -358,7 +358,7 @@ final class Checkout {
                 int parentFd = chainFd.isEmpty() ? targetFd : chainFd.get(chainFd.size() - 1);
                 int fd = at.openDirectory(parentFd, d.name(), d.abs());
                 try {
-                    metadata(fd, d.abs(), d.entry());
+                    metadata.set(fd, d.abs(), d.entry());
                 } finally {
                     posix.closeQuietly(fd);
                 }
@@ -366,82 +366,6 @@ final class Checkout {
         } finally {
             chainFd.forEach(posix::closeQuietly);
         }
-    }
-
-    /** The mode to set: without privileges, setuid and setgid bits are dropped (and counted). */
-    private int mode(TreeEntry e, byte[] abs) {
-        int mode = e.mode() & 07777;
-        if (!privileged && (mode & SET_ID_BITS) != 0) {
-            warnings.add("setuid/setgid bit not set " + UNTRUSTED, Posix.display(abs));
-            mode &= ~SET_ID_BITS;
-        }
-        return mode;
-    }
-
-    private boolean skipXattr(String name, byte[] abs) {
-        if (!privileged && name.equals(CAPABILITY)) {
-            warnings.add("file capability not set " + UNTRUSTED, Posix.display(abs));
-            return true;
-        }
-        return false;
-    }
-
-    private void xattrRefused(PosixException ex, byte[] abs, String name) throws PosixException {
-        if (ex.errno() != Errno.EPERM && ex.errno() != Errno.EOPNOTSUPP && ex.errno() != Errno.EACCES) {
-            throw ex;
-        }
-        warnings.add("xattr not set (" + Errno.name(ex.errno()) + ")", Posix.display(abs) + " " + name);
-    }
-
-    private void ownerRefused(PosixException x, byte[] abs) throws PosixException {
-        if (x.errno() != Errno.EPERM) {
-            throw x;
-        }
-        warnings.add("owner not set (needs root)", Posix.display(abs));
-    }
-
-    /** Owner, xattrs, mode and times of an open inode, in that order (see the class notes). */
-    private void metadata(int fd, byte[] abs, TreeEntry e) throws PosixException {
-        try {
-            at.fchown(fd, e.uid(), e.gid(), abs);
-        } catch (PosixException x) {
-            ownerRefused(x, abs);
-        }
-        for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
-            if (skipXattr(x.getKey(), abs)) {
-                continue;
-            }
-            try {
-                at.fsetXattr(fd, x.getKey(), x.getValue(), abs);
-            } catch (PosixException ex) {
-                xattrRefused(ex, abs, x.getKey());
-            }
-        }
-        at.fchmod(fd, mode(e, abs), abs);
-        at.futimens(fd, Posix.OMIT_TIME, e.mtimeNs(), abs);
-    }
-
-    /** As {@link #metadata(int, byte[], TreeEntry)} for a symlink or special file: by name in {@code dirfd}, not followed. */
-    private void metadataAt(int dirfd, byte[] name, byte[] abs, TreeEntry e) throws PosixException {
-        try {
-            at.lchown(dirfd, name, e.uid(), e.gid(), abs);
-        } catch (PosixException x) {
-            ownerRefused(x, abs);
-        }
-        for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
-            if (skipXattr(x.getKey(), abs)) {
-                continue;
-            }
-            try {
-                at.lsetXattr(dirfd, name, x.getKey(), x.getValue(), abs);
-            } catch (PosixException ex) {
-                xattrRefused(ex, abs, x.getKey());
-            }
-        }
-        if (e.kind() != EntryKind.SYMLINK) {
-            at.chmod(dirfd, name, mode(e, abs), abs);
-        }
-        at.setTimes(dirfd, name, Posix.OMIT_TIME, e.mtimeNs(), abs);
     }
 
     /** Counts bytes for progress output. */

@@ -78,7 +78,7 @@ final class CheckoutSafetyTest extends CliTestBase {
     }
 
     private boolean hasCapability(Path p) throws PosixException {
-        return posix.listXattrs(Posix.bytes(p.toString())).contains(Checkout.CAPABILITY);
+        return posix.listXattrs(Posix.bytes(p.toString())).contains(InodeMetadata.CAPABILITY);
     }
 
     /**
