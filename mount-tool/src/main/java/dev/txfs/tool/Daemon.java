@@ -13,11 +13,16 @@ import dev.txfs.txn.LiveTree;
 import dev.txfs.txn.Transaction;
 import dev.txfs.txn.proc.Membership;
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -36,12 +41,44 @@ import java.util.logging.Logger;
 final class Daemon {
     private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
     static final int SYNC_SECONDS = 5;
+    private static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
+    private static final Set<PosixFilePermission> PRIVATE_FILE = PosixFilePermissions.fromString("rw-------");
 
     private Daemon() {}
 
     static long nowNs() {
         java.time.Instant i = java.time.Instant.now();
         return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    /**
+     * The log of the daemon serving {@code mountpoint}: {@code logs/<hash>.log} in the store, made
+     * here (directory 0700, file 0600 whatever the umask) so that the daemon appends to a file
+     * only the store's owner reads. An existing log is tightened to 0600.
+     */
+    static Path createLog(Path storeDir, Path mountpoint) throws IOException {
+        Path logs = storeDir.resolve("logs");
+        try {
+            Files.createDirectory(logs, PosixFilePermissions.asFileAttribute(PRIVATE_DIR));
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(logs, LinkOption.NOFOLLOW_LINKS)) {
+                throw e;
+            }
+        }
+        Files.setPosixFilePermissions(logs, PRIVATE_DIR);
+        Path log = logs.resolve(ControlSocket.pathFor(storeDir, mountpoint)
+                .getFileName()
+                .toString()
+                .replace(".sock", ".log"));
+        try {
+            Files.createFile(log, PosixFilePermissions.asFileAttribute(PRIVATE_FILE));
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isRegularFile(log, LinkOption.NOFOLLOW_LINKS)) {
+                throw e;
+            }
+        }
+        Files.setPosixFilePermissions(log, PRIVATE_FILE);
+        return log;
     }
 
     /** Runs in the foreground; returns when the mount is gone. */

@@ -142,9 +142,7 @@ final class MountCommand extends BaseCommand {
 
     private int spawn(Path storeDir, Path mp, Optional<ObjectId> start, boolean rootfs)
             throws IOException, InterruptedException {
-        Path logs = Files.createDirectories(storeDir.resolve("logs"));
-        Path log = logs.resolve(
-                ControlSocket.pathFor(storeDir, mp).getFileName().toString().replace(".sock", ".log"));
+        Path log = Daemon.createLog(storeDir, mp);
         List<String> cmd = new ArrayList<>();
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
             cmd.add("/usr/bin/setsid"); // out of the caller's session: its Ctrl-C and hangup do not reach the daemon
