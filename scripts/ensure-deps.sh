@@ -10,6 +10,8 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
 command -v getfattr >/dev/null 2>&1 || need+=(attr)
 command -v setfacl >/dev/null 2>&1 || need+=(acl)
+# the privilege tests of snapshot views set file capabilities
+command -v setcap >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v diff >/dev/null 2>&1 || need+=(diffutils)

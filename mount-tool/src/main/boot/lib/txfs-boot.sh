@@ -106,6 +106,19 @@ txfs_mount_store() {
     printf '%s' "$_mnt/${_sdir#/}" | sed 's:/*$::'
 }
 
+# txfs_write_booted FILE SNAPSHOT RULE STOREDIR PID: the boot record txfs-mark-good.service hands
+# to `txfs boot mark-good --booted FILE`: key=value lines, each value verbatim after the first "=".
+# It is data, never sourced: STOREDIR comes from txfs.store= and may hold $(...), ; or quotes. A
+# value with a newline (which would forge a line) is refused. Written aside, then renamed.
+txfs_write_booted() {
+    case "$2$3$4$5" in
+        *'
+'*) txfs_say "a boot record value holds a newline: not writing $1"; return 1 ;;
+    esac
+    (umask 077 && printf 'snapshot=%s\nrule=%s\nstore=%s\npid=%s\n' "$2" "$3" "$4" "$5" >"$1.tmp") \
+        && mv -f "$1.tmp" "$1"
+}
+
 # txfs_mounted MOUNTPOINT: whether a txfs is mounted at MOUNTPOINT.
 txfs_mounted() {
     while read -r _a _b _c _d _mp _rest; do
@@ -161,13 +174,17 @@ txfs_boot_root() {
     _why=$(printf '%s\n' "$_out" | sed -n 's/^why=//p')
     [ -n "$_id" ] || { txfs_say "txfs boot resolve printed no snapshot"; return 1; }
     txfs_say "booting snapshot $_id ($_rule: $_why)"
-    mkdir -p "$_storedir/logs"
+    # the store's files are its owner's alone, whatever the initramfs's umask (issue 14, finding 4)
+    (umask 077 && mkdir -p "$_storedir/logs") && chmod 700 "$_storedir/logs" || return 1
     if [ "${TXFS_SWITCH_ROOT:-}" = 1 ]; then
         txfs_keep_proc || { txfs_say "cannot mount a second /proc for the daemon"; return 1; }
         txfs_keep_files || { txfs_say "cannot copy $TXFS_HOME to a tmpfs for the daemon"; return 1; }
         _membership=parent-walk
     fi
     _log="${TXFS_LOG:-$_storedir/logs/boot.log}"
+    if [ -z "${TXFS_LOG:-}" ]; then
+        (umask 077 && : >>"$_log") && chmod 600 "$_log" || { txfs_say "cannot create the log $_log"; return 1; }
+    fi
     # argv[0] "@txfs" (the launcher honours TXFS_ARGV0): systemd leaves root-storage daemons alone
     TXFS_ARGV0=@txfs "$TXFS" --store "$_storedir" mount --foreground "$_root" --snapshot "$_id" -o rootfs \
         --membership "${_membership:-auto}" \
@@ -188,6 +205,6 @@ txfs_boot_root() {
         sleep 0.1 2>/dev/null || sleep 1
         _i=$((_i + 1))
     done
-    printf 'snapshot=%s\nrule=%s\nstore=%s\npid=%s\n' "$_id" "$_rule" "$_storedir" "$_pid" >"$TXFS_RUN/booted"
+    txfs_write_booted "$TXFS_RUN/booted" "$_id" "$_rule" "$_storedir" "$_pid" || return 1
     txfs_say "snapshot $_id mounted at $_root (daemon pid $_pid)"
 }

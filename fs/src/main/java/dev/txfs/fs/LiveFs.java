@@ -1,6 +1,7 @@
 package dev.txfs.fs;
 
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
+import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.txfs.fs.FsException.Kind;
 import dev.txfs.fs.fuse.HeapGuard;
@@ -79,14 +80,16 @@ import java.util.function.LongSupplier;
  * tree at any name, so every name gets validity 0 and none of its files shares an inode with the
  * live tree (its directories at the same place do, as directories have no page cache). A rename of a name the kernel
  * may hold with a long validity first answers ESTALE after invalidating it, so the kernel's retry
- * moves a dentry it will look up again. Attributes of an inode bound in several views get validity
- * 0 while they differ.
+ * moves a dentry it will look up again. Attributes of an inode several views reach (the root
+ * always, a shared directory or file) get validity 0 while they differ ({@link #attrValidWithLock}).
  *
  * <p><b>Commit</b> merges into the live tree ({@link LiveTree#commit}); the transaction's inodes the
  * kernel holds are bound to the live nodes that replace them (their page cache stays warm) and its
- * handles continue on the live tree (on a {@code --require-txn} mount write(2) through them fails
- * with EROFS, as any change outside a transaction; the kernel's write-out of a shared mapping's
- * pages, which may have been dirtied before the commit, still lands in the live tree). <b>Abort</b> unbinds them: the kernel looks names up again.
+ * handles continue on the live tree. On a {@code --require-txn} mount nothing written through them
+ * after the commit reaches the live tree: write(2) fails with EROFS, as any change outside a
+ * transaction, and so does the kernel's write-out of a shared mapping's pages; those dirtied before
+ * the commit were written out before it ({@link #writeBackTransactionPages}). <b>Abort</b> unbinds
+ * them: the kernel looks names up again.
  *
  * <p>Not in the tree, kept here for the mount's life: atimes set by utimensat (the tree keeps no
  * atime; st_atime is the mtime otherwise) and which nodes lost their last name while open (st_nlink
@@ -98,7 +101,18 @@ import java.util.function.LongSupplier;
 public final class LiveFs implements FsOps {
     static final long VALID_NS = 60_000_000_000L;
     private static final int S_IFMT = 0170000;
+    private static final int S_ISUID = 04000;
     private static final int S_ISGID = 02000;
+    /** File capabilities, which exec applies (see {@link View#restricted}). */
+    static final String CAPABILITY = "security.capability";
+    /**
+     * The most a node's extended attributes may take, names and values together (64 KiB; ext4 fits
+     * about one block, 4 KiB, in an inode). Enough for POSIX ACLs and SELinux labels; a setxattr past
+     * it answers ENOSPC (the kernel itself refuses a single value over 64 KiB with E2BIG). Xattrs are
+     * held in memory with the node, so without a bound one user's file could fill the heap.
+     */
+    static final int MAX_XATTR_BYTES = 64 * 1024;
+
     private static final int O_ACCMODE = 3;
     private static final int O_TRUNC = 01000;
     /** The control directory {@code /.txfs} and its file {@code ctl}: numbers no node serial reaches. */
@@ -154,6 +168,20 @@ public final class LiveFs implements FsOps {
 
         boolean closed() {
             return txn != null && txn.state() != Transaction.State.OPEN;
+        }
+
+        /**
+         * A view on a base other than the live state ({@code txfs run --base}, {@code begin ...
+         * BASE}) is served as if mounted nosuid,nodev, whatever the mount's options: an old or
+         * imported tree may hold a setuid binary, a device node or a file capability that today's
+         * live tree no longer has. Its regular files show no setuid/setgid bits, its device nodes
+         * device number 0, and security.capability is not served (see {@link #nodeAttr}). Such a
+         * view shares no file inode with the live tree (see {@link #sameVersion}), so the kernel
+         * holds these attributes for its inodes only. The snapshots under {@code /.txfs/snapshots}
+         * are served the same way ({@link SnapshotsFs}).
+         */
+        boolean restricted() {
+            return txn != null && txn.ownBase();
         }
     }
 
@@ -624,12 +652,26 @@ public final class LiveFs implements FsOps {
     // ---- attributes and entries -----------------------------------------------------------------
 
     private Attr attr(View v, MutableNode n) {
-        return nodeAttr(inoOf(v, n), n, atimes.getOrDefault(n, n.mtimeNs()), orphans.contains(n) ? 0 : n.nlink());
+        return nodeAttr(
+                inoOf(v, n),
+                n,
+                atimes.getOrDefault(n, n.mtimeNs()),
+                orphans.contains(n) ? 0 : n.nlink(),
+                v.restricted());
     }
 
-    /** A node's attributes as inode {@code ino}, with the access time and link count given. */
-    static Attr nodeAttr(long ino, MutableNode n, long atimeNs, long nlink) {
+    /**
+     * A node's attributes as inode {@code ino}, with the access time and link count given. In a
+     * {@code restricted} view (see {@link View#restricted}) a regular file shows no setuid or setgid
+     * bit and a device node device number 0: the kernel takes both from these attributes, so exec
+     * grants no identity and opening the node reaches no device (ENXIO), as on a nosuid,nodev mount.
+     */
+    static Attr nodeAttr(long ino, MutableNode n, long atimeNs, long nlink, boolean restricted) {
         long size = n.size();
+        int mode = n.stMode();
+        if (restricted && n instanceof File) {
+            mode &= ~(S_ISUID | S_ISGID);
+        }
         return new Attr(
                 ino,
                 size,
@@ -637,47 +679,78 @@ public final class LiveFs implements FsOps {
                 atimeNs,
                 n.mtimeNs(),
                 n.ctimeNs(),
-                n.stMode(),
+                mode,
                 nlink,
                 n.uid(),
                 n.gid(),
-                n instanceof Special s ? s.rdev() : 0);
+                n instanceof Special s && !restricted ? s.rdev() : 0);
+    }
+
+    /** Whether a restricted view serves xattr {@code name}: not file capabilities (see {@link View#restricted}). */
+    static boolean servedIn(boolean restricted, String name) {
+        return !restricted || !name.equals(CAPABILITY);
     }
 
     @Override
     public long attrValidNs(long ino) {
         synchronized (lock) {
-            Inode rec = inodes.get(ino);
-            if (rec == null || txns.isEmpty() || rec.bindings() < 2) {
-                return VALID_NS;
-            }
-            Attr first = null;
-            List<Map.Entry<View, MutableNode>> all = new ArrayList<>(rec.txns.entrySet());
-            if (rec.live != null) {
-                all.add(Map.entry(liveView, rec.live));
-            }
-            for (Map.Entry<View, MutableNode> b : all) {
-                Attr a = attr(b.getKey(), b.getValue());
-                a = new Attr(
-                        ino,
-                        a.size(),
-                        a.blocks(),
-                        a.atimeNs(),
-                        a.mtimeNs(),
-                        a.ctimeNs(),
-                        a.mode(),
-                        a.nlink(),
-                        a.uid(),
-                        a.gid(),
-                        a.rdev());
-                if (first == null) {
-                    first = a;
-                } else if (!first.equals(a)) {
-                    return 0;
-                }
-            }
+            return attrValidWithLock(ino);
+        }
+    }
+
+    /**
+     * How long the kernel may cache inode {@code ino}'s attributes: long, unless a transaction is
+     * open and two views that reach the inode differ in them, then 0. The kernel keeps one set of
+     * attributes per inode, whichever view's request filled it, and answers stat from it while it is
+     * valid; so every view that can reach the inode counts, also one whose processes have not asked
+     * yet (found as its next request would find it, see {@link #node}), and the root, which every
+     * view reaches without a lookup.
+     */
+    private long attrValidWithLock(long ino) {
+        if (txns.isEmpty()) {
             return VALID_NS;
         }
+        List<Attr> seen = new ArrayList<>();
+        if (ino == ROOT) {
+            seen.add(attr(liveView, live.tree().root()));
+        } else {
+            Inode rec = inodes.get(ino);
+            if (rec == null) {
+                return VALID_NS;
+            }
+            if (rec.live != null) {
+                seen.add(attr(liveView, rec.live));
+            }
+        }
+        for (View v : txns.values()) {
+            MutableNode n;
+            try {
+                n = node(v, ino);
+            } catch (IOException notInView) {
+                continue;
+            }
+            seen.add(attr(v, n));
+        }
+        for (Attr a : seen) {
+            if (!sameAttributes(a, seen.get(0))) {
+                return 0;
+            }
+        }
+        return VALID_NS;
+    }
+
+    /** Whether two views show the same attributes (the number aside: a view may know the node by another). */
+    private static boolean sameAttributes(Attr a, Attr b) {
+        return a.size() == b.size()
+                && a.blocks() == b.blocks()
+                && a.atimeNs() == b.atimeNs()
+                && a.mtimeNs() == b.mtimeNs()
+                && a.ctimeNs() == b.ctimeNs()
+                && a.mode() == b.mode()
+                && a.nlink() == b.nlink()
+                && a.uid() == b.uid()
+                && a.gid() == b.gid()
+                && a.rdev() == b.rdev();
     }
 
     /** A reply entry for {@code n} found as {@code name} in directory {@code dirIno}; counts one kernel lookup. */
@@ -687,7 +760,7 @@ public final class LiveFs implements FsOps {
         rec.bind(v, n);
         rec.lookups++;
         long entryValid = nameDiverged(dirIno, name) ? 0 : VALID_NS;
-        return new Entry(ino, 0, attr(v, n), entryValid, VALID_NS);
+        return new Entry(ino, 0, attr(v, n), entryValid, attrValidWithLock(ino));
     }
 
     /** A reply entry for a node just made or linked in {@code v} as {@code name} (a changed name). */
@@ -791,6 +864,9 @@ public final class LiveFs implements FsOps {
                             ? new TreeExceptions.IsDirectoryException("inode " + ino)
                             : new FsException(Kind.INVALID, "truncate of a " + n.kind());
                 }
+                if (v.restricted() && c.uid() != 0) {
+                    dropPrivileges(tree, f);
+                }
                 tree.truncate(f, s.size());
             }
             long now = clock.getAsLong();
@@ -798,6 +874,9 @@ public final class LiveFs implements FsOps {
             Long atime = s.atimeNow() ? (Long) now : s.atimeNs();
             if (s.mode() != null || s.uid() != null || s.gid() != null || mtime != null || atime != null) {
                 tree.setAttributes(n, s.mode() == null ? null : s.mode() & 07777, s.uid(), s.gid(), mtime);
+            }
+            if (v.restricted() && n instanceof File f && s.mode() == null && (s.uid() != null || s.gid() != null)) {
+                dropPrivileges(tree, f);
             }
             if (atime != null && atime != n.mtimeNs()) {
                 atimes.put(n, atime);
@@ -809,6 +888,24 @@ public final class LiveFs implements FsOps {
             }
             return attr(v, n);
         });
+    }
+
+    /**
+     * A write or truncate by a user other than root, or a chown, in a restricted view: the kernel
+     * clears the setuid bit, the setgid bit of a group-executable file and file capabilities then
+     * (should_remove_suid, cap_inode_killpriv), but it sees none of them there ({@link
+     * View#restricted}), so they are cleared here; else a commit could carry a setuid file some user
+     * changed.
+     */
+    private static void dropPrivileges(MutableTree tree, File f) throws IOException {
+        int mode = f.mode();
+        int kill = S_ISUID | ((mode & 010) != 0 ? S_ISGID : 0);
+        if ((mode & kill) != 0) {
+            tree.setAttributes(f, mode & ~kill, null, null, null);
+        }
+        if (f.xattrs().containsKey(CAPABILITY)) {
+            tree.removeXattr(f, CAPABILITY);
+        }
     }
 
     /** Writes to a closed (committed or aborted) transaction's handle are refused. */
@@ -1104,10 +1201,17 @@ public final class LiveFs implements FsOps {
                     throw new FsException(Kind.INVALID, "write to a non-file");
                 }
                 checkOpen(h.view);
-                if (c.pid() != 0) {
-                    // A handle opened in a transaction continues on the live tree after commit. Page
-                    // write-outs (pid 0) still pass: their pages may have been dirtied before it.
+                if (requireTxn && h.view.isLive()) {
+                    // Only a handle opened in a transaction can write here, and it has ended: refused
+                    // also for the kernel's write-out of a shared mapping (pid 0), whose pages were
+                    // dirtied after the commit (it wrote out those dirtied before, see
+                    // writeBackTransactionPages). The kernel's page cache then holds bytes the tree
+                    // does not: drop it (after this reply, from the notification thread).
+                    notifier.invalidateInode(ino, 0, 0);
                     checkWritable(h.view);
+                }
+                if (h.view.restricted() && c.uid() != 0) {
+                    dropPrivileges(h.view.tree, f);
                 }
                 int len = src.remaining();
                 byte[] buf = new byte[len];
@@ -1246,6 +1350,7 @@ public final class LiveFs implements FsOps {
             View v = viewOf(c);
             MutableNode n = node(v, ino);
             checkWritable(v);
+            checkXattrSpace(n, name, value);
             prepareChange(v, ino, n, prepared);
             MutableTree tree = v.tree;
             if (name.equals(PosixAcl.ACCESS)) {
@@ -1273,6 +1378,25 @@ public final class LiveFs implements FsOps {
         });
     }
 
+    /** ENOSPC if setting {@code name} to {@code value} would take {@code n} past {@link #MAX_XATTR_BYTES}. */
+    private static void checkXattrSpace(MutableNode n, String name, byte[] value) throws FsException {
+        long total = 0;
+        for (Map.Entry<String, byte[]> e : n.xattrs().entrySet()) {
+            if (!e.getKey().equals(name)) {
+                total += xattrBytes(e.getKey(), e.getValue());
+            }
+        }
+        if (total + xattrBytes(name, value) > MAX_XATTR_BYTES) {
+            throw new FsException(
+                    Kind.NO_SPACE,
+                    "extended attributes of a node are limited to " + MAX_XATTR_BYTES + " bytes (names and values)");
+        }
+    }
+
+    private static long xattrBytes(String name, byte[] value) {
+        return name.getBytes(UTF_8).length + (long) value.length;
+    }
+
     @Override
     public byte[] getxattr(Caller c, long ino, String name) throws IOException {
         if (ino >= CTL_DIR) {
@@ -1280,7 +1404,9 @@ public final class LiveFs implements FsOps {
         }
         synchronized (lock) {
             View v = viewOf(c);
-            return v.tree.getXattr(node(v, ino), name)
+            MutableNode n = node(v, ino);
+            return v.tree.getXattr(n, name)
+                    .filter(x -> servedIn(v.restricted(), name))
                     .orElseThrow(() -> new TreeExceptions.NoSuchAttributeException("inode " + ino, name));
         }
     }
@@ -1293,10 +1419,10 @@ public final class LiveFs implements FsOps {
         synchronized (lock) {
             View v = viewOf(c);
             List<String> names = v.tree.listXattrs(node(v, ino));
-            if (c.uid() != 0) { // trusted.* is for CAP_SYS_ADMIN only (root stands in for it)
-                names = names.stream().filter(n -> !n.startsWith("trusted.")).toList();
-            }
-            return names;
+            boolean trusted = c.uid() == 0; // trusted.* is for CAP_SYS_ADMIN only (root stands in for it)
+            return names.stream()
+                    .filter(n -> (trusted || !n.startsWith("trusted.")) && servedIn(v.restricted(), n))
+                    .toList();
         }
     }
 
@@ -1388,6 +1514,35 @@ public final class LiveFs implements FsOps {
     // ---- ending transactions ------------------------------------------------------------------
 
     /**
+     * Before a commit: the kernel writes out the dirty pages of files open for writing in open
+     * transactions (INVAL_INODE from offset 0 launders dirty pages, shared mappings' included,
+     * through WRITE requests), and this waits (bounded) until it has. So the commit holds what was
+     * written through a mapping before it, and on a {@code --require-txn} mount nothing written
+     * later through such a handle reaches the live tree (those writes are refused, see {@link
+     * #write}). Pages dirtied while the commit runs may land on either side of it, as a write(2)
+     * racing the commit does.
+     *
+     * <p>Locking: call without the lock; the write-outs need it.
+     */
+    public void writeBackTransactionPages() {
+        Set<Long> inos = new HashSet<>();
+        synchronized (lock) {
+            for (Handle h : handles.values()) {
+                if (h.node instanceof File && h.writable() && !h.view.isLive() && !h.view.closed()) {
+                    inos.add(inoOf(h.view, h.node));
+                }
+            }
+        }
+        if (inos.isEmpty()) {
+            return;
+        }
+        for (long ino : inos) {
+            notifier.invalidateInode(ino, 0, 0);
+        }
+        notifier.await();
+    }
+
+    /**
      * After {@code v}'s transaction committed (result {@code r}) or aborted (r null): its view
      * closes; on commit the kernel's inodes and open handles of the transaction move to the live
      * nodes now at their paths. The caller holds the lock; notifications are queued.
@@ -1405,6 +1560,7 @@ public final class LiveFs implements FsOps {
             }
             MutableNode l = livePeer(v, t);
             if (l != null
+                    && !restrictedOnly(v, l)
                     && rec.live == null
                     && l.attachedSeq() >= r.reloadSeq()
                     && !liveView.inos.containsKey(l)
@@ -1434,6 +1590,18 @@ public final class LiveFs implements FsOps {
                     txns.values().stream().mapToLong(x -> x.txn.baseSeq()).min().orElse(0);
             liveChangedNames.values().removeIf(seq -> seq <= oldest);
         }
+    }
+
+    /**
+     * Whether live node {@code l}, which a commit of {@code v} put at its place, looks different in
+     * {@code v}: a device node or a setuid/setgid file of a restricted view. The kernel keeps the
+     * device number it first got for an inode and caches the mode, so the transaction's inode must
+     * not become the live one: the live tree's names lead to a number of its own.
+     */
+    private static boolean restrictedOnly(View v, MutableNode l) {
+        return v.restricted()
+                && (l instanceof Special s && s.rdev() != 0
+                        || l instanceof File && (l.mode() & (S_ISUID | S_ISGID)) != 0);
     }
 
     /** After the live tree took a commit's changes: the kernel forgets the names that changed. */
@@ -1490,6 +1658,12 @@ public final class LiveFs implements FsOps {
      */
     public LiveTree.CommitResult commitKept(ObjectId kept, String author, String message) throws IOException {
         return replaceLive(() -> live.commitKept(kept, author, message));
+    }
+
+    /** {@link #commitKept(ObjectId, String, String)}, refused as {@code check} says ({@link LiveTree#commitKept}). */
+    public LiveTree.CommitResult commitKept(ObjectId kept, String author, String message, LiveTree.CommitCheck check)
+            throws IOException {
+        return replaceLive(() -> live.commitKept(kept, author, message, check));
     }
 
     /** The live node now at the path {@code t} has in view {@code v}, if of the same kind. */

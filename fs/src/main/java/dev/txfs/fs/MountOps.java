@@ -201,7 +201,7 @@ public final class MountOps implements FsOps {
 
     @Override
     public List<String> listxattr(Caller c, long ino) throws IOException {
-        return snap(ino) ? snapshots.listxattr(ino) : live.listxattr(c, ino);
+        return snap(ino) ? snapshots.listxattr(ino, c.uid() == 0) : live.listxattr(c, ino);
     }
 
     @Override

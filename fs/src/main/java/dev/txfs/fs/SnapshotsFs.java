@@ -36,6 +36,13 @@ import java.util.function.LongSupplier;
  * A snapshot never changes, so the kernel may cache its names, attributes and pages for long; a
  * name that is a ref or a prefix is looked up again each time, since the ref may move.
  *
+ * <p>Privileges: everything here is served as if mounted nosuid,nodev, also on a {@code -o rootfs}
+ * mount: an old or imported snapshot may hold a setuid binary, a device node or a file capability
+ * that the live tree no longer has. Regular files show no setuid/setgid bits, device nodes device
+ * number 0 (opening one fails with ENXIO), and security.capability is not served, so exec applies
+ * none (see {@link LiveFs#nodeAttr}). What the snapshot records is unchanged: {@code txfs
+ * checkout}, {@code export} and {@code rollback} carry the real modes, devices and capabilities.
+ *
  * <p>Memory: every node looked up stays loaded until the kernel forgets it; the trees of
  * snapshots go when none of their inodes is referenced.
  */
@@ -157,7 +164,7 @@ final class SnapshotsFs {
     }
 
     private static FsOps.Attr attr(long ino, MutableNode n) {
-        return LiveFs.nodeAttr(ino, n, n.mtimeNs(), n.nlink());
+        return LiveFs.nodeAttr(ino, n, n.mtimeNs(), n.nlink(), true);
     }
 
     FsOps.Attr getattr(long ino) throws IOException {
@@ -294,17 +301,21 @@ final class SnapshotsFs {
             return n.tree()
                     .tree
                     .getXattr(n.node(), name)
+                    .filter(v -> LiveFs.servedIn(true, name))
                     .orElseThrow(() -> new TreeExceptions.NoSuchAttributeException("inode " + ino, name));
         }
     }
 
-    List<String> listxattr(long ino) throws IOException {
+    /** The names served (see the class javadoc); trusted.* only to root, which stands in for CAP_SYS_ADMIN. */
+    List<String> listxattr(long ino, boolean root) throws IOException {
         synchronized (lock) {
             if (ino == DIR) {
                 return List.of();
             }
             Node n = node(ino);
-            return n.tree().tree.listXattrs(n.node());
+            return n.tree().tree.listXattrs(n.node()).stream()
+                    .filter(x -> LiveFs.servedIn(true, x) && (root || !x.startsWith("trusted.")))
+                    .toList();
         }
     }
 

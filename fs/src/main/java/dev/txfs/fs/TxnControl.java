@@ -43,8 +43,8 @@ import java.util.logging.Logger;
  * secret: a process acts only on the transaction it is in, only if that transaction's root process
  * is itself or one of its ancestors, and only as the transaction's user (or root).
  *
- * <p>Requests (fields separated by tabs, free text percent-encoded, one line, at most 64 KiB;
- * brackets mark an optional last field):
+ * <p>Requests (fields separated by tabs, free text percent-encoded, one line written in one
+ * write(2), at most 64 KiB; brackets mark an optional last field):
  * <pre>
  *   begin   ROOTPID MESSAGE [BASE]   ROOTPID 0 means the writer's parent process; BASE a snapshot
  *   commit  MESSAGE [TXN]
@@ -70,12 +70,15 @@ import java.util.logging.Logger;
  * ID}), root names any open transaction, its own or another user's, wherever it runs; a writer
  * that is not root gets exit code 7 whatever the id, and an id no open transaction has gets 3.
  *
- * <p>A request that does not parse fails the write with EINVAL and changes nothing. A parsed
+ * <p>A request that does not parse, or a write that is not one whole line, fails the write with
+ * EINVAL and changes nothing: a request never spans writes, so it runs as exactly the process
+ * that wrote it. A parsed
  * request's reply is {@code ok\n<payload>} or {@code error <exit code>\n<message>}; exit codes are
  * those of the txfs command (2 bad input, 3 not found, 6 conflict, 7 not permitted, 1 other failures).
  *
  * <p>Nesting: a {@code begin} from inside a transaction fails (exit code 1) with a message saying
- * so: nested transactions are not supported.
+ * so: nested transactions are not supported. Who may begin where, and how many transactions a user
+ * may have open: see the {@code begin} method.
  */
 public final class TxnControl {
     private static final Logger LOG = Logger.getLogger(TxnControl.class.getName());
@@ -84,11 +87,15 @@ public final class TxnControl {
     /** The ref namespace of runs kept by {@code txfs run --keep}. */
     public static final String RUNS = "runs/";
 
+    /** Open transactions a user other than root may have at once, unless {@link #setUserLimit}. */
+    public static final int DEFAULT_USER_LIMIT = 16;
+
     private final LiveFs fs;
     private final LiveTree live;
     private final Membership membership;
     private final LongSupplier clock;
     private final SecureRandom random = new SecureRandom();
+    private volatile int userLimit = DEFAULT_USER_LIMIT;
 
     /**
      * Transactions whose view is open but whose root process is not yet moved into them: they have
@@ -103,9 +110,8 @@ public final class TxnControl {
         this.clock = clock;
     }
 
-    /** One open handle of the control file: the request written so far and the reply. */
+    /** One open handle of the control file: the reply to its last request. */
     static final class Exchange {
-        private final java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
         private byte[] reply = new byte[0];
 
         int read(long offset, ByteBuffer dst) {
@@ -151,33 +157,42 @@ public final class TxnControl {
                 new DirEntry(SnapshotsFs.NAME, SnapshotsFs.DIR, 040555, 4, null));
     }
 
-    /** A write to the control file: collects the request; a complete line is run and its reply kept. */
+    /**
+     * A write to the control file: one write(2) is one whole request, a line ending in its only
+     * {@code '\n'}; it runs as the writer and its reply is kept for reading.
+     *
+     * <p>Why one write (finding 7 of issue 14): a request assembled from several writes ran as
+     * whoever wrote its last piece, so a process could write {@code "commit\t"} and let a
+     * privileged program that shares the descriptor (a setuid binary's error message) finish the
+     * line as root. Fixing the identity at open would not do: a descriptor outlives and crosses
+     * processes (fork, exec of setuid binaries, SCM_RIGHTS), and the kernel tells the writer's uid
+     * and pid for each write anyway. A request is at most 64 KiB, far below the mount's max_write
+     * (1 MiB), so the kernel hands every write(2) of one to the daemon whole, as one WRITE.
+     */
     int write(Exchange ex, Caller c, ByteBuffer src) throws IOException {
         int len = src.remaining();
-        byte[] b = new byte[len];
-        src.get(b);
+        if (len > MAX_REQUEST) {
+            throw new FsException(Kind.INVALID, "control request longer than 64 KiB");
+        }
+        byte[] all = new byte[len];
+        src.get(all);
+        int nl = indexOf(all, (byte) '\n');
+        if (nl != len - 1) {
+            throw new FsException(
+                    Kind.INVALID, "a control request is one line ending in a newline, written in one write(2)");
+        }
+        String line;
+        try {
+            line = UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(all, 0, len - 1))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new FsException(Kind.INVALID, "control request is not UTF-8");
+        }
+        String[] f = line.split("\t", -1);
+        Request r = parse(f);
         synchronized (ex) {
-            if (ex.request.size() + len > MAX_REQUEST) {
-                ex.request.reset();
-                throw new FsException(Kind.INVALID, "control request longer than 64 KiB");
-            }
-            ex.request.write(b, 0, len);
-            byte[] all = ex.request.toByteArray();
-            if (all.length == 0 || all[all.length - 1] != '\n') {
-                return len; // more to come
-            }
-            ex.request.reset();
-            String line;
-            try {
-                line = UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(all, 0, all.length - 1))
-                        .toString();
-            } catch (CharacterCodingException e) {
-                throw new FsException(Kind.INVALID, "control request is not UTF-8");
-            }
-            String[] f = line.split("\t", -1);
-            Request r = parse(f);
             String reply;
             try {
                 reply = "ok\n" + run(r, c);
@@ -190,6 +205,15 @@ public final class TxnControl {
             ex.reply = (reply.endsWith("\n") ? reply : reply + "\n").getBytes(UTF_8);
             return len;
         }
+    }
+
+    private static int indexOf(byte[] b, byte x) {
+        for (int i = 0; i < b.length; i++) {
+            if (b[i] == x) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** A parsed request; {@code txn} is the transaction it names, or empty for the writer's own. */
@@ -326,6 +350,14 @@ public final class TxnControl {
         };
     }
 
+    /**
+     * Begins a transaction rooted at {@code rootPid} (0: the writer's parent), which must be the
+     * writer or one of its ancestors. A user other than root may root a transaction only at a
+     * process of its own (all four uids its own: real, effective, saved, fs), never takes in a
+     * process of another user (the membership checks every process it would take in; finding 3
+     * of issue 14), and may have at most {@link #userLimit()} transactions open. Root may do all
+     * of this; the reply then lists, after the first line, the other users' processes it took in.
+     */
     private String begin(Caller c, long rootPid, String message, String base) throws Failure, IOException {
         long client = ProcInfo.tgid(c.pid());
         long root = rootPid;
@@ -336,6 +368,18 @@ public final class TxnControl {
         }
         if (root <= 1) {
             throw new Failure(EXIT_FAILED, "cannot make pid " + root + " the root of a transaction");
+        }
+        boolean privileged = c.uid() == 0;
+        if (!privileged) {
+            long r = root;
+            ProcInfo.Uids ids =
+                    ProcInfo.uids(root).orElseThrow(() -> new Failure(EXIT_NOT_FOUND, "process " + r + " is gone"));
+            if (!ids.allAre(c.uid())) {
+                throw new Failure(
+                        EXIT_DENIED,
+                        "process " + root + " (" + ProcInfo.cmdline(root) + ") runs as " + ids + ": uid " + c.uid()
+                                + " may root a transaction only at a process of its own");
+            }
         }
         synchronized (fs.lock()) {
             Optional<LiveFs.View> in = current(c);
@@ -358,22 +402,65 @@ public final class TxnControl {
         String id = newId();
         Transaction t;
         synchronized (fs.lock()) {
-            t = live.begin(id, baseSnapshot, c.uid(), root, ProcInfo.cmdline(root), message);
+            checkUserLimitWithLock(c.uid());
+            t = live.begin(id, baseSnapshot, credentials(c), root, ProcInfo.cmdline(root), message);
             starting.add(id);
             fs.addView(t);
         }
+        List<Membership.Foreign> taken;
         try {
-            membership.add(id, ref);
+            taken = membership.add(id, ref, c.uid(), privileged);
         } catch (IOException e) {
             synchronized (fs.lock()) {
                 live.abort(t);
                 fs.closeView(fs.openViews().get(id), null);
             }
-            throw new Failure(EXIT_FAILED, "cannot start a transaction: " + e.getMessage());
+            throw new Failure(
+                    e instanceof Membership.ForeignProcessException ? EXIT_DENIED : EXIT_FAILED,
+                    "cannot start a transaction: " + e.getMessage());
         } finally {
             starting.remove(id);
         }
-        return id + "\t" + membership.mode().name().toLowerCase().replace('_', '-') + "\n";
+        StringBuilder reply = new StringBuilder(id)
+                .append('\t')
+                .append(membership.mode().name().toLowerCase().replace('_', '-'))
+                .append('\n');
+        for (Membership.Foreign f : taken) {
+            reply.append("took in another user's ").append(f).append('\n');
+        }
+        return reply.toString();
+    }
+
+    /**
+     * Sets how many transactions one user other than root may have open at once (root has no
+     * limit): each holds a view, its tree's changed nodes in memory and a cgroup, so one user must
+     * not be able to open them without end (finding 5 of issue 14).
+     */
+    public void setUserLimit(int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("the per-user transaction limit must be at least 1: " + limit);
+        }
+        this.userLimit = limit;
+    }
+
+    public int userLimit() {
+        return userLimit;
+    }
+
+    /** Fails with exit 7 if {@code uid} (not root) has its most transactions open. Needs the lock. */
+    private void checkUserLimitWithLock(long uid) throws Failure {
+        if (uid == 0) {
+            return;
+        }
+        int limit = userLimit;
+        long open =
+                fs.openViews().values().stream().filter(v -> v.txn.uid() == uid).count();
+        if (open >= limit) {
+            throw new Failure(
+                    EXIT_DENIED,
+                    "uid " + uid + " has " + open + " open transactions, the most one user may have on this mount ("
+                            + limit + "); commit or abort one first");
+        }
     }
 
     /** A snapshot named by a user (id, prefix, ref, tag), or a Failure with the txfs exit code. */
@@ -401,6 +488,7 @@ public final class TxnControl {
         Json w = new Json().beginObject();
         StringBuilder text = new StringBuilder();
         String action;
+        fs.writeBackTransactionPages(); // the kept or committed tree holds what mappings wrote
         synchronized (fs.lock()) {
             v = own(c);
             Transaction t = v.txn;
@@ -423,19 +511,25 @@ public final class TxnControl {
             writeChanges(w, s.changes());
             String msg = !message.isEmpty() ? message : !t.message().isEmpty() ? t.message() : "txfs run";
             List<String> conflicts = List.of();
+            List<String> denied = List.of();
             ObjectId snap = null;
             action = s.changes().isEmpty() ? "unchanged" : mode;
             if (action.equals("unchanged")) {
                 live.abort(t);
                 fs.closeView(v, null);
             } else if (mode.equals("commit")) {
-                LiveTree.CommitResult r = live.commit(t, userName(t.uid()), msg);
-                if (r.conflicted()) {
-                    conflicts = r.conflicts();
-                    action = "keep";
-                } else {
-                    snap = r.snapshot();
-                    fs.closeView(v, r);
+                try {
+                    LiveTree.CommitResult r = live.commit(t, userName(t.uid()), msg, check(t.creds(), t.startedNs()));
+                    if (r.conflicted()) {
+                        conflicts = r.conflicts();
+                        action = "keep";
+                    } else {
+                        snap = r.snapshot();
+                        fs.closeView(v, r);
+                    }
+                } catch (LiveTree.DeniedException e) {
+                    denied = e.paths();
+                    action = "keep"; // as on a conflict: nothing is lost
                 }
             }
             if (action.equals("keep")) {
@@ -464,6 +558,9 @@ public final class TxnControl {
             w.name("conflicts").beginArray();
             conflicts.forEach(w::value);
             w.endArray();
+            w.name("denied").beginArray();
+            denied.forEach(w::value);
+            w.endArray();
             text.append(s.changes().size())
                     .append(s.changes().size() == 1 ? " change" : " changes")
                     .append(" on base ")
@@ -476,11 +573,16 @@ public final class TxnControl {
                 text.append("  ... and ").append(s.changes().size() - LISTED).append(" more\n");
             }
             conflicts.forEach(p -> text.append("conflict: ").append(p).append('\n'));
+            denied.forEach(p -> text.append("permission denied: ").append(p).append('\n'));
             text.append(
                     switch (action) {
                         case "commit" -> "committed as snapshot " + snap.toHex();
                         case "keep" ->
-                            (conflicts.isEmpty() ? "" : "not committed: conflicts with the live tree; ")
+                            (!denied.isEmpty()
+                                            ? "not committed: permission denied in the live tree; "
+                                            : conflicts.isEmpty()
+                                                    ? ""
+                                                    : "not committed: conflicts with the live tree; ")
                                     + "kept as " + ref + " (snapshot " + snap.shortHex() + "): see txfs diff "
                                     + t.baseSnapshot().shortHex() + " " + ref + "; txfs commit --run "
                                     + ref.substring(RUNS.length()) + " or txfs abort --run "
@@ -591,9 +693,14 @@ public final class TxnControl {
             String msg = !message.isEmpty() ? message : k.message();
             LiveTree.CommitResult r;
             try {
-                r = fs.commitKept(snap, k.author(), msg);
+                // the run's changes are checked as its user's when that user commits them; root
+                // committing a kept run takes them as its own (it can read them with txfs diff first)
+                r = fs.commitKept(
+                        snap, k.author(), msg, CommitPermissions.ofKept(live.store(), snap, credentials(c), clock));
             } catch (IllegalArgumentException e) {
                 throw new Failure(EXIT_USAGE, e.getMessage());
+            } catch (LiveTree.DeniedException e) {
+                throw denied("kept run " + name + " stays kept", e);
             }
             if (r.conflicted()) {
                 throw new Failure(
@@ -655,13 +762,41 @@ public final class TxnControl {
         }
     }
 
+    /**
+     * The credentials a request's writer acts with: the kernel's uid and gid of the request, and
+     * the writer's supplementary groups now.
+     */
+    private static Transaction.Credentials credentials(Caller c) throws IOException {
+        return c.uid() == 0
+                ? Transaction.Credentials.of(0, c.gid()) // root is not checked: no groups needed
+                : Transaction.Credentials.ofThread(c.pid(), c.uid(), c.gid());
+    }
+
+    /** The live-tree permission check of a commit made as {@code creds} (none for root). */
+    private LiveTree.CommitCheck check(Transaction.Credentials creds, long sinceNs) {
+        return CommitPermissions.of(creds, sinceNs, clock);
+    }
+
+    /** A commit refused by {@link CommitPermissions}: exit code 7, the refused paths listed. */
+    private static Failure denied(String what, LiveTree.DeniedException e) {
+        return new Failure(
+                EXIT_DENIED,
+                "permission denied: the live tree does not let its user make these changes; " + what + ":\n"
+                        + String.join("\n", e.paths()));
+    }
+
     private String commit(Caller c, String message, String txn) throws Failure, IOException {
         LiveFs.View v;
         LiveTree.CommitResult r;
+        fs.writeBackTransactionPages(); // the commit holds what mappings wrote before it
         synchronized (fs.lock()) {
             v = target(c, txn);
             String msg = !message.isEmpty() ? message : !v.txn.message().isEmpty() ? v.txn.message() : "txfs commit";
-            r = live.commit(v.txn, userName(v.txn.uid()), msg);
+            try {
+                r = live.commit(v.txn, userName(v.txn.uid()), msg, check(v.txn.creds(), v.txn.startedNs()));
+            } catch (LiveTree.DeniedException e) {
+                throw denied(v.txn + " stays open", e);
+            }
             if (r.conflicted()) {
                 throw new Failure(
                         EXIT_CONFLICT,

@@ -4,12 +4,15 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.txfs.fs.FsOps.Caller;
 import dev.txfs.snapshot.InMemoryObjectStore;
+import dev.txfs.snapshot.ObjectId;
 import dev.txfs.txn.LiveTree;
 import dev.txfs.txn.Transaction;
 import dev.txfs.txn.proc.Membership;
 import dev.txfs.txn.proc.ProcessRef;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -32,8 +35,9 @@ final class DirectLiveFs {
         }
 
         @Override
-        public void add(String txnId, ProcessRef root) {
+        public List<Foreign> add(String txnId, ProcessRef root, long uid, boolean othersAllowed) {
             pids.put(root.pid(), txnId);
+            return List.of();
         }
 
         @Override
@@ -75,6 +79,36 @@ final class DirectLiveFs {
             fs.addView(t);
             membership.pids.put(INSIDE.pid(), t.id());
             return t;
+        }
+    }
+
+    /** As {@link #begin}, on snapshot {@code base} ({@code txfs run --base}): a view on another base when it is not the live state. */
+    Transaction beginOn(ObjectId base) throws Exception {
+        synchronized (fs.lock()) {
+            Transaction t = live.begin("t1", base, 0, INSIDE.pid(), "test", "");
+            fs.addView(t);
+            membership.pids.put(INSIDE.pid(), t.id());
+            return t;
+        }
+    }
+
+    /** Notifications LiveFs sends, as text: {@code inode INO OFF LEN}, {@code entry PARENT NAME}, {@code await}. */
+    static final class RecordingNotifier implements LiveFs.Notifier {
+        final List<String> sent = new ArrayList<>();
+
+        @Override
+        public void invalidateEntry(long parent, byte[] name) {
+            sent.add("entry " + parent + " " + new String(name, UTF_8));
+        }
+
+        @Override
+        public void invalidateInode(long ino, long off, long len) {
+            sent.add("inode " + ino + " " + off + " " + len);
+        }
+
+        @Override
+        public void await() {
+            sent.add("await");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.txfs.it;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -106,7 +107,15 @@ class DeltaExportImportTest extends LiveMountBase {
                 "10");
         assertEquals(2, badLevel.exit(), badLevel::describe);
         assertTrue(badLevel.stderr().contains("--level must be 0 to 9"), badLevel.describe());
-        long[] delta = export(s1 + ".." + s2, work.resolve("delta.txfs"), "--sign", key.toString());
+        long[] delta = export(
+                s1 + ".." + s2,
+                work.resolve("delta.txfs"),
+                "--sign",
+                key.toString(),
+                "--ref",
+                "HEAD",
+                "--version",
+                "2");
         System.out.printf(
                 "it: full stream of a 10 MiB tree: %d objects, %d bytes; 4 bytes changed: %d objects, %d bytes%n",
                 full[0], full[1], delta[0], delta[1]);
@@ -184,6 +193,30 @@ class DeltaExportImportTest extends LiveMountBase {
         txfs("--store", storeB.toString(), "key", "trust", key + ".pub").ok();
         state = stateOfB();
         refused(importIntoB(unsigned, "--ref", "x"), 7, "not signed", state);
+    }
+
+    /**
+     * Regression (issue 14, finding 10), with the real command: an old signed stream re-imported
+     * with --force onto boot/default rolled the store back, and the boot try counter stayed as it
+     * was. Store B trusts the key (test 3); streams are signed for boot/default, versions 1 and 2.
+     */
+    @Test
+    @Order(5)
+    void import_olderSignedStreamOntoBootDefault_isRefusedAndANewDefaultIsUnderAssessment() throws Exception {
+        Path v1 = work.resolve("boot-v1.txfs");
+        Path v2 = work.resolve("boot-v2.txfs");
+        export(s1, v1, "--sign", key.toString(), "--ref", "boot/default", "--version", "1");
+        export(s1 + ".." + s2, v2, "--sign", key.toString(), "--ref", "boot/default", "--version", "2");
+        importIntoB(v1).ok();
+        importIntoB(v2, "--tries", "2").ok();
+        try (LmdbObjectStore b = LmdbObjectStore.open(storeB)) {
+            assertEquals(s2, b.refs().find("boot/default").orElseThrow().toHex());
+            assertEquals(
+                    s2 + " 2 2", new String(b.refs().findValue("boot/tries").orElseThrow(), UTF_8));
+        }
+        String state = stateOfB();
+        refused(importIntoB(v1, "--ref", "boot/default", "--force"), 7, "is not above version 2", state);
+        refused(importIntoB(v2, "--ref", "HEAD", "--force"), 7, "signed for ref boot/default, not HEAD", state);
     }
 
     private static void refused(Result r, int exit, String message, String state) throws IOException {

@@ -114,7 +114,8 @@ class SnapshotRoundTripTest extends TxfsItBase {
                 .ok();
         snapshotId = snap.out().strip();
         timings.add(snap.stderr().strip());
-        Result co = txfs("--store", store, "checkout", snapshotId, out.toString(), "-v")
+        // the round trip is exact, devices, setuid bits and capabilities included: this source is ours
+        Result co = txfs("--store", store, "checkout", snapshotId, out.toString(), "-v", "--preserve-privileges")
                 .ok();
         timings.add(co.stderr().strip());
         timings.forEach(t -> System.out.println("[round trip] " + t));

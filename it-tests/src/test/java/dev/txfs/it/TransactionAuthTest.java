@@ -245,4 +245,214 @@ class TransactionAuthTest extends TransactionItBase {
             removeTree(wc);
         }
     }
+
+    /**
+     * Finding 3 of issue 14: {@code begin --pid ANCESTOR} checked ancestry only, so a user's
+     * process below a root process (cron, sshd, a CI agent) could root a transaction at it and
+     * capture it and every other user's process below it. Now a user may root a transaction only
+     * at a process of its own, and never takes in another user's.
+     */
+    @Test
+    void nobodyBelowARootProcess_cannotRootATransactionAtIt() throws Exception {
+        Path d = dir("auth-capture");
+        Path w = markers();
+        try {
+            Process p = shell(w, """
+                    cd "$M/auth-capture"
+                    set +e
+                    runuser -u nobody -- "$T" begin --pid $$ 2> "$W/begin-err"; echo "begin $?"
+                    set -e
+                    "$T" status | head -1
+                    """);
+            String out = finish(p, w);
+            assertEquals("begin 7\ncontext: live tree\n", out, "denied, and root's shell is in no transaction");
+            String err = Files.readString(w.resolve("begin-err"));
+            assertTrue(err.contains("runs as uid 0") && err.contains("only at a process of its own"), err);
+            assertEquals(
+                    1,
+                    txfs("txn", "list", "--mount", mp.toString())
+                            .ok()
+                            .out()
+                            .lines()
+                            .count(),
+                    "no transaction was opened");
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    /**
+     * Finding 3: nor may a user's begin take in a process of another uid below its own shell,
+     * here a setuid-root program it runs (euid 0): the begin is refused and nothing moves.
+     */
+    @Test
+    void nobodyWithASetuidChild_cannotBeginOverIt() throws Exception {
+        dir("auth-setuid");
+        Path w = markers();
+        try {
+            sh("cp \"$(type -P sleep)\" \"$1/rootsleep\" && chmod 4755 \"$1/rootsleep\"", w.toString())
+                    .ok();
+            Process p = shell(w, """
+                    runuser -u nobody -- bash -c '
+                      cd "$M/auth-setuid"
+                      "$W/rootsleep" 30 &
+                      while [ "$(stat -c %u /proc/$!)" != 0 ]; do sleep 0.02; done
+                      set +e
+                      "$T" begin 2> "$W/begin-err"; echo "begin $?"
+                      "$T" status | head -1
+                      kill $!
+                    '
+                    """);
+            String out = finish(p, w);
+            assertEquals("begin 7\ncontext: live tree\n", out);
+            String err = Files.readString(w.resolve("begin-err"));
+            assertTrue(err.contains("rootsleep") && err.contains("real/effective/saved/fs"), err);
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    /** Finding 3: root may take in other users' processes, and is told which. */
+    @Test
+    void rootBeginningOverNobodysProcess_isToldItTookItIn() throws Exception {
+        dir("auth-told");
+        Path w = markers();
+        try {
+            Process p = shell(w, """
+                    cd "$M/auth-told"
+                    setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 &
+                    spid=$!
+                    while [ "$(stat -c %u /proc/$spid)" != 65534 ]; do sleep 0.02; done
+                    echo $spid > "$W/pid"
+                    "$T" begin > "$W/id" 2> "$W/begin-err"
+                    "$T" abort
+                    kill $spid
+                    """);
+            finish(p, w);
+            String pid = Files.readString(w.resolve("pid")).strip();
+            String err = Files.readString(w.resolve("begin-err"));
+            assertTrue(err.contains("took in another user's process " + pid + " (sleep 30) of uid 65534"), err);
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    /**
+     * Finding 7 of issue 14: a request assembled from several writes ran as whoever wrote its
+     * last piece. Here nobody, inside root's transaction, writes {@code commit<TAB>} and lets a
+     * setuid-root program finish the line on the same descriptor: the old daemon committed root's
+     * transaction. Now each write is a whole request: both writes fail with EINVAL, nothing runs.
+     */
+    @Test
+    void aRequestFinishedByASetuidWriter_isRefusedAndRunsNothing() throws Exception {
+        Path d = dir("auth-deputy");
+        Path w = markers();
+        try {
+            sh("cp \"$(type -P printf)\" \"$1/rootprintf\" && chmod 4755 \"$1/rootprintf\"", w.toString())
+                    .ok();
+            Process p = shell(w, """
+                    cd "$M/auth-deputy"
+                    "$T" begin > "$W/id"
+                    echo root > f
+                    runuser -u nobody -- bash -c '
+                      exec 3<>"$M/.txfs/ctl"
+                      printf "commit\t" >&3 2> "$W/first-err"; echo "first $?"
+                      "$W/rootprintf" "pwned\n" >&3 2> "$W/second-err"; echo "second $?"
+                    '
+                    "$T" status | head -1
+                    cat f
+                    "$T" abort
+                    """);
+            String out = finish(p, w);
+            String id = Files.readString(w.resolve("id")).strip();
+            assertEquals("first 1\nsecond 1\ncontext: transaction " + id + "\nroot\n", out);
+            assertTrue(Files.readString(w.resolve("first-err")).contains("Invalid argument"));
+            assertFalse(Files.exists(d.resolve("f")), "root's transaction was not committed");
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    /**
+     * Finding 5 of issue 14 (the part on transactions): one user may have at most
+     * --max-user-txns transactions open; the next begin fails with exit 7 and says why, and root
+     * is not limited.
+     */
+    @Test
+    void nobodyPastItsTransactionLimit_isRefusedWithExit7_rootIsNot() throws Exception {
+        remount("--max-user-txns", "1");
+        dir("auth-limit");
+        Path w = markers();
+        try {
+            Process p = shell(w, """
+                    cd "$M/auth-limit"
+                    runuser -u nobody -- bash -c '
+                      ( "$T" begin > "$W/first"; touch "$W/begun"; exec sleep 30 ) &
+                      first=$!
+                      while [ ! -e "$W/begun" ]; do sleep 0.02; done
+                      set +e
+                      ( "$T" begin 2> "$W/second-err" ); echo "second $?"
+                      kill $first
+                    '
+                    ( "$T" begin > "$W/r1"; touch "$W/r1-begun"; while [ ! -e "$W/r-done" ]; do sleep 0.02; done; "$T" abort ) &
+                    r1=$!
+                    while [ ! -e "$W/r1-begun" ]; do sleep 0.02; done
+                    "$T" begin > "$W/r2"
+                    "$T" abort
+                    touch "$W/r-done"
+                    wait $r1
+                    echo "root ok"
+                    """);
+            String out = finish(p, w);
+            assertEquals("second 7\nroot ok\n", out);
+            String err = Files.readString(w.resolve("second-err"));
+            assertTrue(err.contains("the most one user may have on this mount (1)"), err);
+        } finally {
+            removeTree(w);
+            remount();
+        }
+    }
+
+    /**
+     * Finding 8 of issue 14: joining a transaction moved a shell out of its own cgroup (to the top
+     * of the hierarchy), and so out of every limit on it. Now the shell's new cgroup is below the
+     * one it was in; it goes back there when the transaction ends.
+     */
+    @Test
+    void beginInACgroup_keepsTheShellBelowIt() throws Exception {
+        String cg2 = sh("findmnt -n -t cgroup2 -o TARGET | head -1").ok().out().strip();
+        assumeTrue(!cg2.isEmpty(), "needs a cgroup2 hierarchy");
+        dir("auth-cgroup");
+        Path w = markers();
+        // not named txfs-…: that would be taken for another daemon's transaction cgroup
+        Path limited = Path.of(cg2).resolve("it-" + ProcessHandle.current().pid() + "-limited");
+        Process p = null;
+        try {
+            Files.createDirectory(limited);
+            p = shell(w, """
+                    orig=$(sed -n 's/^0:://p' /proc/self/cgroup)
+                    echo $$ > "$LIMITED/cgroup.procs"
+                    cd "$M/auth-cgroup"
+                    before=$(sed -n 's/^0:://p' /proc/self/cgroup)
+                    "$T" begin > /dev/null
+                    mode=$("$T" status --json | sed 's/.*"membership":"\\([a-z-]*\\)".*/\\1/')
+                    inside=$(sed -n 's/^0:://p' /proc/self/cgroup)
+                    "$T" abort
+                    after=$(sed -n 's/^0:://p' /proc/self/cgroup)
+                    echo "$mode|$before|$inside|$after"
+                    echo $$ > "$CG2$orig/cgroup.procs"
+                    """.replace("$LIMITED", limited.toString()).replace("$CG2", cg2));
+            String[] f = finish(p, w).strip().split("\\|", -1);
+            assumeTrue(f[0].equals("cgroup"), "the mount fell back to " + f[0]);
+            assertTrue(f[1].endsWith("-limited"), f[1]);
+            assertTrue(f[2].startsWith(f[1] + "/txfs-"), "in the transaction below its own cgroup: " + f[2]);
+            assertEquals(f[1], f[3], "back where it was after the abort");
+        } finally {
+            if (p != null) {
+                p.destroyForcibly().waitFor();
+            }
+            removeTree(w);
+            sh("for i in $(seq 100); do rmdir \"$1\" 2>/dev/null && break; sleep 0.05; done; true", limited.toString());
+        }
+    }
 }

@@ -405,4 +405,67 @@ class TransactionIsolationTest extends TransactionItBase {
             removeTree(gen);
         }
     }
+
+    /** {@code dirstat}: name, link count, size and mtime (ns) of the mount's root, attrs/sub and attrs/other. */
+    private static final String DIRSTAT = """
+            dirstat() { stat -c '%n %h %s %y' "$M" "$M/attrs/sub" "$M/attrs/other" | sed "s|^$M|M|"; }
+            """;
+
+    private static String dirstatOutside() {
+        return sh("M=\"$1\"\n" + DIRSTAT + "dirstat", mp.toString()).ok().out();
+    }
+
+    /** How many lines of {@code now} are not lines of {@code before}. */
+    private static long changedLines(String before, String now) {
+        return now.lines().filter(l -> !before.lines().toList().contains(l)).count();
+    }
+
+    /**
+     * Attributes of a directory both views reach are per view through the kernel's cache: after a
+     * transaction creates entries in the mount's root and in {@code attrs/sub} (and stat'ed them,
+     * filling the kernel's cache from its view), stat from outside shows the live link count, size
+     * and mtime at once; after the outside creates entries in the root and in {@code attrs/other}, a
+     * directory the transaction had not asked about, stat inside shows the transaction's. Issue 14,
+     * finding 16: the root kept a 60 s validity, and so did a directory the transaction had not
+     * reached yet.
+     */
+    @Test
+    void rootAndSharedDirectories_statShowsEachViewsAttributes_throughTheKernelCache() throws Exception {
+        Path d = dir("attrs");
+        Files.createDirectory(d.resolve("sub"));
+        Files.createDirectory(d.resolve("other"));
+        String before = dirstatOutside();
+        Path w = tempDir("txfs-txn");
+        try {
+            Process p = shell(w, DIRSTAT + """
+                    cd "$M"
+                    "$T" begin > /dev/null
+                    mkdir "$M/txn-made" "$M/attrs/sub/txn-made"
+                    dirstat > "$W/inside-made"
+                    touch "$W/made"
+                    while [ ! -e "$W/go" ]; do sleep 0.02; done
+                    dirstat > "$W/inside-later"
+                    touch "$W/looked"
+                    while [ ! -e "$W/done" ]; do sleep 0.02; done
+                    "$T" abort > /dev/null
+                    """);
+            await(w.resolve("made"), p);
+            String inside = Files.readString(w.resolve("inside-made"));
+            assertEquals(2, changedLines(before, inside), "inside: the root and attrs/sub changed\n" + inside);
+            assertEquals(before, dirstatOutside(), "outside: the live attributes");
+
+            sh("mkdir \"$1/live-made\" \"$1/attrs/other/live-made\"", mp.toString())
+                    .ok();
+            String outside = dirstatOutside();
+            assertEquals(2, changedLines(before, outside), "outside: the root and attrs/other changed\n" + outside);
+            Files.createFile(w.resolve("go"));
+            await(w.resolve("looked"), p);
+            assertEquals(inside, Files.readString(w.resolve("inside-later")), "inside: still the transaction's");
+            Files.createFile(w.resolve("done"));
+            finish(p, w);
+        } finally {
+            sh("rmdir \"$1/live-made\" 2>/dev/null || true", mp.toString());
+            removeTree(w);
+        }
+    }
 }

@@ -7,7 +7,10 @@ import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.ObjectType;
 import dev.txfs.snapshot.ObjectWriter;
+import dev.txfs.snapshot.RefStore;
+import dev.txfs.snapshot.Root;
 import dev.txfs.snapshot.SafeNames;
+import dev.txfs.snapshot.SignedStatement;
 import dev.txfs.snapshot.Snapshot;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
@@ -39,10 +42,18 @@ import java.util.zip.Inflater;
  * magic, version, flag, record tag or trailing bytes, an object that does not decode, a duplicate
  * or unreachable object (MALFORMED); a stream that ends early (TRUNCATED); a length over the limits
  * (TOO_LARGE); an object whose bytes do not hash to its id or a wrong end digest or count
- * (HASH_MISMATCH); a name that could leave the tree (UNSAFE_PATH, {@link SafeNames}); a reference
+ * (HASH_MISMATCH); a name that could leave the tree (UNSAFE_PATH, {@link SafeNames}); an entry
+ * outside the trie bucket its name hashes to (so possibly a name twice in one directory), child
+ * counts that disagree with the children, an internal node at the wrong depth (MALFORMED), or a
+ * directory deeper than {@link dev.txfs.snapshot.TreeLimits#MAX_DEPTH} (TOO_LARGE), all checked by
+ * {@link TreeShape} over the stream's trees and the store subtrees they include; a reference
  * to an object in neither the stream nor the store (MISSING_OBJECT); a base the store lacks
- * (BASE_MISSING); a target that is not a snapshot (MALFORMED); with trusted keys, an unsigned
- * stream (UNSIGNED), a signer not among them (UNKNOWN_KEY) or a bad signature (BAD_SIGNATURE).
+ * (BASE_MISSING); a target that is not a snapshot (MALFORMED); a signed statement about another
+ * stream (BAD_SIGNATURE); with trusted keys, an unsigned stream or one with a version 1 or 2
+ * signature, which binds no ref or version (UNSIGNED), a signer not among them (UNKNOWN_KEY) or a
+ * bad signature (BAD_SIGNATURE). Whether the statement's ref and version fit the ref being moved
+ * is the importer's decision ({@link Checked#statement}, {@link Checked#apply(ObjectStore, String,
+ * ObjectId, List)}).
  *
  * <p>Bounded: memory is O(objects) ids plus one object of at most {@link DeltaStream#MAX_OBJECT}
  * bytes at a time; every length is checked against the limit and against what is left of the
@@ -149,6 +160,7 @@ public final class DeltaReader {
         private final ObjectId digest;
         private final ObjectId signer;
         private final boolean signatureVerified;
+        private final SignedStatement statement;
         private final long bytes;
         private final long newObjects;
 
@@ -160,6 +172,7 @@ public final class DeltaReader {
             this.digest = p.digest;
             this.signer = p.signer;
             this.signatureVerified = verified;
+            this.statement = p.statement;
             this.bytes = p.size;
             this.newObjects = newObjects;
         }
@@ -194,6 +207,14 @@ public final class DeltaReader {
             return signer;
         }
 
+        /**
+         * What the signature vouches for (ref, version, expiry), or null for an unsigned stream or
+         * a version 1 or 2 signature; checked only when {@link #signatureVerified}.
+         */
+        public SignedStatement statement() {
+            return statement;
+        }
+
         /** Whether the signature was checked against a trusted key (and is good). */
         public boolean signatureVerified() {
             return signatureVerified;
@@ -205,6 +226,15 @@ public final class DeltaReader {
          * marked shallow (history ends there). Returns the objects written.
          */
         public long apply(ObjectStore store, String ref, ObjectId expected) throws IOException {
+            return apply(store, ref, expected, List.of());
+        }
+
+        /**
+         * Like {@link #apply(ObjectStore, String, ObjectId)}, and compares and sets {@code values}
+         * (the ref's version mark, a boot try counter) in the same atomic step as the ref.
+         */
+        public long apply(ObjectStore store, String ref, ObjectId expected, List<RefStore.ValueUpdate> values)
+                throws IOException {
             long written = 0;
             Set<ObjectId> verified = new HashSet<>(ids);
             try (InputStream raw = source.open();
@@ -236,7 +266,10 @@ public final class DeltaReader {
             if (!target.parents().stream().allMatch(store::contains)) {
                 store.addShallow(List.of(to));
             }
-            if (!store.refs().compareAndSet(ref, expected, to)) {
+            boolean set = values.isEmpty()
+                    ? store.refs().compareAndSet(ref, expected, to)
+                    : store.refs().compareAndSetAll(List.of(new RefStore.Update(ref, expected, to)), values);
+            if (!set) {
                 throw new DeltaException(
                         Problem.REF_CONFLICT, "ref " + ref + " moved while importing; nothing was changed");
             }
@@ -261,10 +294,16 @@ public final class DeltaReader {
         final Map<ObjectId, ObjectType> types = new HashMap<>();
 
         final Map<ObjectId, SafeNames.NodeKind> treeKinds = new HashMap<>();
+        /** The stream's tree nodes, for the placement, count and depth checks after the closure. */
+        TreeShape shape;
+        /** The stream's Roots. */
+        final Map<ObjectId, Root> roots = new HashMap<>();
 
         ObjectId digest;
         ObjectId signer;
         byte[] signature;
+        SignedStatement statement;
+        int version;
         String current = "header";
 
         Pass(Source source) {
@@ -272,6 +311,7 @@ public final class DeltaReader {
         }
 
         Checked check(ObjectStore store, Collection<Ed25519.Public> trusted) throws IOException {
+            shape = new TreeShape(store);
             size = source.size();
             byte[] snapshotBytes = null;
             try (InputStream raw = source.open();
@@ -332,6 +372,11 @@ public final class DeltaReader {
                     if (id.equals(to)) {
                         snapshotBytes = bytes;
                     }
+                    if (t == ObjectType.TREE) {
+                        shape.add(id, bytes);
+                    } else if (t == ObjectType.ROOT) {
+                        roots.put(id, Root.decode(bytes));
+                    }
                     ids.add(id);
                 }
                 current = "end record";
@@ -352,8 +397,25 @@ public final class DeltaReader {
                 }
                 digest = ObjectId.fromBytes(computed, 0);
                 int tag = in.optionalU8();
-                if (tag == DeltaStream.TAG_SIGNATURE) {
+                version = in.version;
+                if (tag == DeltaStream.TAG_SIGNATURE && version < DeltaStream.VERSION_SIGNED) {
                     current = "signature";
+                    signer = in.id("signing key id");
+                    signature = in.bytes(Ed25519.SIGNATURE_LENGTH, "signature");
+                    tag = in.optionalU8();
+                } else if (tag == DeltaStream.TAG_STATEMENT && version >= DeltaStream.VERSION_SIGNED) {
+                    current = "signed statement";
+                    long at = in.pos;
+                    int length = (int) (in.u8("statement length") << 8 | in.u8("statement length"));
+                    if (length > SignedStatement.MAX_LENGTH) {
+                        throw new DeltaException(
+                                Problem.MALFORMED, "signed statement of " + length + " bytes at byte " + at);
+                    }
+                    try {
+                        statement = SignedStatement.decode(in.bytes(length, "signed statement"));
+                    } catch (MalformedObjectException e) {
+                        throw new DeltaException(Problem.MALFORMED, e.getMessage());
+                    }
                     signer = in.id("signing key id");
                     signature = in.bytes(Ed25519.SIGNATURE_LENGTH, "signature");
                     tag = in.optionalU8();
@@ -380,6 +442,10 @@ public final class DeltaReader {
                 throw new DeltaException(Problem.MALFORMED, "target " + to + " is not a snapshot");
             }
             long fresh = closure(store);
+            for (Map.Entry<ObjectId, Root> r : roots.entrySet()) {
+                current = r.getKey().toHex();
+                shape.checkRoot(r.getKey(), r.getValue());
+            }
             return new Checked(this, verified, fresh);
         }
 
@@ -447,15 +513,30 @@ public final class DeltaReader {
         }
 
         private boolean checkSignature(Collection<Ed25519.Public> trusted) {
+            if (statement != null
+                    && (statement.purpose() != SignedStatement.Purpose.DELTA
+                            || !statement.content().equals(digest)
+                            || !statement.snapshot().equals(to))) {
+                throw new DeltaException(
+                        Problem.BAD_SIGNATURE,
+                        "the signed statement is about another stream (digest or target differs)");
+            }
             if (trusted.isEmpty()) {
                 return false;
             }
             if (signer == null) {
                 throw new DeltaException(Problem.UNSIGNED, "the stream is not signed, and trusted keys are required");
             }
+            if (statement == null) {
+                throw new DeltaException(
+                        Problem.UNSIGNED,
+                        "the stream has a version-" + version + " signature, which binds no ref and no version;"
+                                + " trusted keys require a stream signed by txfs export --sign --ref (version "
+                                + DeltaStream.VERSION_SIGNED + ")");
+            }
             for (Ed25519.Public key : trusted) {
                 if (key.id().equals(signer)) {
-                    if (!key.verifies(DeltaStream.signedMessage(digest.toBytes()), signature)) {
+                    if (!statement.verifiedBy(key, signature)) {
                         throw new DeltaException(Problem.BAD_SIGNATURE, "bad signature by key " + signer.shortHex());
                     }
                     return true;
@@ -514,11 +595,11 @@ public final class DeltaReader {
                 throw new DeltaException(Problem.MALFORMED, "not a txfs delta stream (bad magic)");
             }
             version = u8("version");
-            if (version != DeltaStream.VERSION_1 && version != DeltaStream.VERSION) {
+            if (version < DeltaStream.VERSION_1 || version > DeltaStream.VERSION_SIGNED) {
                 throw new DeltaException(
                         Problem.MALFORMED,
                         "unsupported delta stream version " + version + " (this txfs reads versions "
-                                + DeltaStream.VERSION_1 + " and " + DeltaStream.VERSION
+                                + DeltaStream.VERSION_1 + " to " + DeltaStream.VERSION_SIGNED
                                 + "; a newer txfs may have written it)");
             }
             int flags = u8("flags");

@@ -87,9 +87,16 @@ final class DeltaFixture {
     static byte[] stream(ObjectStore store, ObjectId from, ObjectId to, Ed25519.Secret signer, int level)
             throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DeltaStream.write(store, Delta.between(store, from, to), out, signer, level);
+        DeltaStream.write(store, Delta.between(store, from, to), out, signer(signer), level);
         return out.toByteArray();
     }
+
+    /** Signing with {@code key} (null: none) as version 1 of ref HEAD, at a fixed time, never expiring. */
+    static DeltaStream.Signer signer(Ed25519.Secret key) {
+        return key == null ? null : new DeltaStream.Signer(key, "HEAD", 1, SIGNED_AT, 0);
+    }
+
+    static final long SIGNED_AT = 1_700_000_000L;
 
     /** Everything a snapshot reaches, by a full walk (the reference the delta walk is checked against). */
     static Set<ObjectId> reachable(ObjectStore store, ObjectId snapshot) {

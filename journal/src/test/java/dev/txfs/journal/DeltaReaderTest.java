@@ -16,10 +16,13 @@ import dev.txfs.snapshot.InMemoryObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.ObjectWriter;
+import dev.txfs.snapshot.SignedStatement;
 import dev.txfs.snapshot.Snapshot;
 import dev.txfs.snapshot.TreeEntry;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -76,7 +79,7 @@ final class DeltaReaderTest {
 
     @Test
     void import_badMagicVersionOrFlags_isMalformed() throws Exception {
-        for (int[] edit : new int[][] {{0, 'X'}, {8, 0}, {8, 3}, {9, 3}}) {
+        for (int[] edit : new int[][] {{0, 'X'}, {8, 0}, {8, 4}, {9, 3}}) {
             byte[] s = delta();
             s[edit[0]] = (byte) edit[1];
             rejected(s, Problem.MALFORMED);
@@ -356,14 +359,72 @@ final class DeltaReaderTest {
         rejected(s, Problem.BAD_SIGNATURE, List.of(key.publicKey()));
     }
 
+    /** A signed statement (and its signature) taken from another stream of the same signer. */
     @Test
-    void import_signatureMovedToAnotherStream_isBadSignature() throws Exception {
+    void import_statementMovedToAnotherStream_isBadSignature() throws Exception {
         Ed25519.Secret key = Ed25519.generate();
         byte[] signedFull = DeltaFixture.stream(source, null, base, key);
-        byte[] delta = delta();
-        byte[] graft = Arrays.copyOf(delta, delta.length + 97);
-        System.arraycopy(signedFull, signedFull.length - 97, graft, delta.length, 97);
+        byte[] signedDelta = DeltaFixture.stream(source, base, next, key);
+        int record = statementRecordLength();
+        byte[] graft = Arrays.copyOf(signedDelta, signedDelta.length);
+        System.arraycopy(signedFull, signedFull.length - record, graft, graft.length - record, record);
+        DeltaException e = assertThrows(
+                DeltaException.class,
+                () -> DeltaReader.check(DeltaReader.Source.of(graft), target, List.of(key.publicKey())));
+        assertTrue(e.getMessage().contains("about another stream"), e.getMessage());
         rejected(graft, Problem.BAD_SIGNATURE, List.of(key.publicKey()));
+    }
+
+    /** The statement's ref renamed after signing ("HEAD" to "HEAE"): the signature no longer holds. */
+    @Test
+    void import_statementEditedAfterSigning_isBadSignature() throws Exception {
+        Ed25519.Secret key = Ed25519.generate();
+        byte[] s = DeltaFixture.stream(source, base, next, key);
+        int at = s.length - statementRecordLength();
+        assertEquals(DeltaStream.TAG_STATEMENT, s[at]);
+        int last = at + 3 + 2 + 3; // tag, length:u16, purpose, ref length, "HEA"
+        assertEquals('D', s[last], "the ref name's last letter");
+        s[last] = 'E';
+        rejected(s, Problem.BAD_SIGNATURE, List.of(key.publicKey()));
+    }
+
+    /**
+     * Regression (issue 14, finding 10): a stream signed by txfs before stream version 3 (a
+     * signature of the digest only, in the delta corpus) imported with trusted keys: it binds no
+     * ref and no version, so it could be replayed onto any ref; it is refused as unsigned.
+     */
+    @Test
+    void import_version2SignatureWhenKeysAreTrusted_isUnsigned() throws Exception {
+        Path corpus = Path.of(getClass()
+                        .getResource("/delta-corpus/base-next-signed-v2.pub")
+                        .toURI())
+                .getParent();
+        byte[] old = Files.readAllBytes(corpus.resolve("base-next-signed-v2.txfsdelta"));
+        Ed25519.Public oldKey = Ed25519.readPublic(corpus.resolve("base-next-signed-v2.pub"));
+        assertEquals(2, old[8]);
+        rejected(old, Problem.UNSIGNED, List.of(oldKey));
+        DeltaReader.Checked c = DeltaReader.check(DeltaReader.Source.of(old), target, List.of());
+        assertEquals(null, c.statement(), "no key trusted: imports as before, without a statement");
+    }
+
+    @Test
+    void import_signedStream_carriesItsStatement() throws Exception {
+        Ed25519.Secret key = Ed25519.generate();
+        byte[] s = DeltaFixture.stream(source, base, next, key);
+        assertEquals(DeltaStream.VERSION_SIGNED, s[8]);
+        DeltaReader.Checked c = importInto(target, s, List.of(key.publicKey()));
+        assertEquals("HEAD", c.statement().ref());
+        assertEquals(next, c.statement().snapshot());
+        assertEquals(1, c.statement().version());
+        assertEquals(DeltaFixture.SIGNED_AT, c.statement().signedAt());
+        assertEquals(c.digest(), c.statement().content());
+    }
+
+    /** The length of the statement record at the end of a stream {@link DeltaFixture#signer} signed. */
+    private static int statementRecordLength() {
+        byte[] body = SignedStatement.forDelta("HEAD", ObjectId.hash(new byte[0]), 0, 0, 0, null)
+                .encode();
+        return 1 + 2 + body.length + ObjectId.LENGTH + Ed25519.SIGNATURE_LENGTH;
     }
 
     @Test
@@ -388,7 +449,7 @@ final class DeltaReaderTest {
 
     private byte[] write(Delta d, Ed25519.Secret key) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DeltaStream.write(source, d, out, key);
+        DeltaStream.write(source, d, out, DeltaFixture.signer(key));
         return out.toByteArray();
     }
 

@@ -1,6 +1,7 @@
 package dev.txfs.journal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -31,7 +32,9 @@ import org.junit.jupiter.api.Test;
  * path, reference and reachability checks are reached, not only the digest). Every case must end
  * in a {@link DeltaException} with the store unchanged, or in an import after which the store
  * verifies clean; never another exception, never a case slower than 2 s. The corpus holds
- * version-2 streams (with packed and delta records) and one version-1 stream.
+ * version-2 streams (with packed and delta records), one version-1 stream, a signed version-3
+ * stream (a signed statement) and a version-2 stream with the old signature (kept as written by
+ * txfs before version 3, not rewritten with the corpus: the writer no longer makes them).
  *
  * <p>CI runs {@code txfs.fuzz.cases} (default 2000) cases from seed {@code txfs.fuzz.seed}
  * (default 1). A long run: {@code mvn -o -pl journal test -Dtest=DeltaStreamFuzzTest
@@ -39,10 +42,20 @@ import org.junit.jupiter.api.Test;
  * {@code -Dtxfs.fuzz.writeCorpus=journal/src/test/resources/delta-corpus}.
  */
 final class DeltaStreamFuzzTest {
-    /** Version 2 (packed records) full, delta and signed delta, and the delta as version 1. */
+    /**
+     * Version 2 (packed records) full and delta, the delta signed (version 3), the delta as version
+     * 1, and the delta with a version-2 signature.
+     */
     private static final String[] CORPUS = {
-        "full-base.txfsdelta", "base-next.txfsdelta", "base-next-signed.txfsdelta", "base-next-v1.txfsdelta"
+        "full-base.txfsdelta",
+        "base-next.txfsdelta",
+        "base-next-signed.txfsdelta",
+        "base-next-v1.txfsdelta",
+        "base-next-signed-v2.txfsdelta"
     };
+
+    private static final int SIGNED = 2;
+    private static final int SIGNED_V2 = 4;
 
     private static InMemoryObjectStore source;
     private static ObjectId base;
@@ -50,8 +63,11 @@ final class DeltaStreamFuzzTest {
     private static final List<byte[]> seeds = new ArrayList<>();
     /** The public key of the signed seed: a third of the cases with that seed require its signature. */
     private static final String SIGNER = "base-next-signed.pub";
+    /** The key of the version-2 signature. */
+    private static final String SIGNER_V2 = "base-next-signed-v2.pub";
 
     private static Ed25519.Public signer;
+    private static Ed25519.Public signerV2;
 
     @BeforeAll
     static void corpus() throws Exception {
@@ -76,8 +92,15 @@ final class DeltaStreamFuzzTest {
                                 .toURI())
                         .getParent();
         signer = Ed25519.readPublic(corpus.resolve(SIGNER));
+        Path v2 = write != null
+                ? Path.of(DeltaStreamFuzzTest.class
+                                .getResource("/delta-corpus/" + SIGNER_V2)
+                                .toURI())
+                        .getParent()
+                : corpus;
+        signerV2 = Ed25519.readPublic(v2.resolve(SIGNER_V2));
         for (String name : CORPUS) {
-            seeds.add(Files.readAllBytes(corpus.resolve(name)));
+            seeds.add(Files.readAllBytes((name.equals(CORPUS[SIGNED_V2]) ? v2 : corpus).resolve(name)));
         }
     }
 
@@ -90,9 +113,17 @@ final class DeltaStreamFuzzTest {
     void corpus_unmutated_importsAndGivesTheFixtureSnapshots() throws Exception {
         for (int i = 0; i < seeds.size(); i++) {
             InMemoryObjectStore target = freshTarget(i > 0);
+            if (i == SIGNED_V2) {
+                byte[] old = seeds.get(i);
+                DeltaException e = assertThrows(
+                        DeltaException.class,
+                        () -> DeltaReader.check(DeltaReader.Source.of(old), target, List.of(signerV2)));
+                assertEquals(DeltaReader.Problem.UNSIGNED, e.problem(), e.getMessage());
+            }
             DeltaReader.Checked c = DeltaReader.check(
-                    DeltaReader.Source.of(seeds.get(i)), target, i == 2 ? List.of(signer) : List.of());
-            assertEquals(i == 2, c.signatureVerified());
+                    DeltaReader.Source.of(seeds.get(i)), target, i == SIGNED ? List.of(signer) : List.of());
+            assertEquals(i == SIGNED, c.signatureVerified());
+            assertEquals(i == SIGNED, c.statement() != null);
             c.apply(target, "imports/x", null);
             assertEquals(i == 0 ? base : next, c.to(), CORPUS[i] + " no longer matches DeltaFixture");
             assertTrue(Verifier.verify(target, n -> {}).clean());
@@ -111,7 +142,9 @@ final class DeltaStreamFuzzTest {
             int which = rnd.nextInt(seeds.size());
             byte[] stream = rnd.nextInt(3) == 0 ? reseal(seeds.get(which), rnd) : mutate(seeds.get(which), rnd);
             InMemoryObjectStore target = freshTarget(which > 0 || rnd.nextInt(8) == 0);
-            List<Ed25519.Public> trust = which == 2 && rnd.nextInt(3) == 0 ? List.of(signer) : List.of();
+            List<Ed25519.Public> trust = rnd.nextInt(3) != 0
+                    ? List.of()
+                    : which == SIGNED ? List.of(signer) : which == SIGNED_V2 ? List.of(signerV2) : List.of();
             DeltaFixture.State before = DeltaFixture.state(target);
             long t0 = System.nanoTime();
             try {

@@ -6,6 +6,7 @@ import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.Snapshots;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -163,9 +164,11 @@ final class BootCommand implements Callable<Integer> {
         public Integer call() {
             SortedMap<String, ObjectId> refs;
             Optional<BootSelector.Tries> tries;
+            boolean unreadable;
             try (LmdbObjectStore store = openStore()) {
                 refs = store.refs().list("boot/");
                 tries = new BootSelector(store).tries();
+                unreadable = new BootSelector(store).counterUnreadable();
             }
             Optional<ObjectId> dflt = Optional.ofNullable(refs.get(BootSelector.DEFAULT));
             Optional<BootSelector.Tries> assessed =
@@ -180,7 +183,8 @@ final class BootCommand implements Callable<Integer> {
                     j.field("triesLeft", assessed.get().left())
                             .field("triesTotal", assessed.get().total());
                 }
-                j.field("defaultMarkedGood", dflt.isPresent() && assessed.isEmpty());
+                j.field("defaultMarkedGood", dflt.isPresent() && assessed.isEmpty() && !unreadable);
+                j.field("triesUnreadable", unreadable);
                 out().println(j.endObject());
             } else {
                 if (refs.isEmpty()) {
@@ -192,7 +196,10 @@ final class BootCommand implements Callable<Integer> {
                         note = assessed.map(t -> t.left() == 0
                                         ? "  (no tries left of " + t.total() + ": boots fall back to boot/last-good)"
                                         : "  (" + t.left() + " of " + t.total() + " tries left, not yet marked good)")
-                                .orElse("  (trusted: marked good or set without assessment)");
+                                .orElse(
+                                        unreadable
+                                                ? "  (try counter unreadable: boots fall back to boot/last-good)"
+                                                : "  (trusted: marked good or set without assessment)");
                     }
                     out().printf("%-16s %s%s%n", e.getKey(), e.getValue().toHex(), note);
                 }
@@ -247,11 +254,43 @@ final class BootCommand implements Callable<Integer> {
                 description = "The snapshot to mark good (default: the one booted).")
         String snapshot;
 
+        @Option(
+                names = "--booted",
+                paramLabel = "FILE",
+                description = "Take the store and the snapshot from the boot record FILE (/run/txfs/booted, written"
+                        + " by the initramfs; read as data, never run).")
+        Path booted;
+
         @Override
         public Integer call() {
-            try (LmdbObjectStore store = openStore()) {
-                Optional<ObjectId> id =
-                        snapshot == null ? Optional.empty() : Optional.of(BaseCommand.resolve(store, snapshot));
+            Optional<BootedFile> record = Optional.empty();
+            if (booted != null) {
+                if (snapshot != null) {
+                    throw new ToolException(ExitCode.USAGE, "give either SNAPSHOT or --booted, not both");
+                }
+                try {
+                    record = Optional.of(BootedFile.parse(Files.readString(booted), booted.toString()));
+                } catch (NoSuchFileException e) {
+                    throw new ToolException(ExitCode.NOT_FOUND, "no such file: " + booted);
+                } catch (IOException | UncheckedIOException e) {
+                    throw new ToolException(ExitCode.IO, "cannot read " + booted + ": " + Errors.message(e));
+                }
+            }
+            if (record.isPresent()
+                    && boot.txfs.store != null
+                    && !boot.txfs.store.equals(record.get().store())) {
+                throw new ToolException(
+                        ExitCode.USAGE, "--store " + boot.txfs.store + " is not the store " + booted + " names");
+            }
+            Path storeDir = record.map(BootedFile::store).orElse(boot.txfs.store);
+            try (LmdbObjectStore store = boot.txfs.locator.open(storeDir)) {
+                Optional<ObjectId> id = record.isPresent()
+                        ? Optional.of(record.get().snapshot())
+                        : snapshot == null ? Optional.empty() : Optional.of(BaseCommand.resolve(store, snapshot));
+                if (id.isPresent() && !store.contains(id.get())) {
+                    throw new ToolException(
+                            ExitCode.NOT_FOUND, "no snapshot " + id.get().toHex() + " in " + storeDir);
+                }
                 ObjectId good;
                 try {
                     good = new BootSelector(store).markGood(id);

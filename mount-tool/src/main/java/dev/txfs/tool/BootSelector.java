@@ -2,10 +2,15 @@ package dev.txfs.tool;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import dev.txfs.snapshot.Directories;
+import dev.txfs.snapshot.EntryKind;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.RefStore;
+import dev.txfs.snapshot.Root;
+import dev.txfs.snapshot.Snapshot;
 import dev.txfs.snapshot.Snapshots;
+import dev.txfs.snapshot.TreeEntry;
 import dev.txfs.snapshot.TxfsException;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,8 +29,12 @@ import java.util.Optional;
  *   <li>the value {@value #TRIES} = {@code "<default id hex> <left> <total>"}: the default under
  *       assessment and how many unmarked boots it has left. It counts only while it names the
  *       current {@code boot/default}; a default it does not name is trusted (was marked good, or
- *       was set without assessment).
+ *       was set without assessment). A value that cannot be read fails closed: the default counts
+ *       as having no tries left.
  * </ul>
+ *
+ * <p>A snapshot is chosen only if it passes {@link #damage}; a damaged choice falls back like a
+ * name that names nothing.
  *
  * <p>Rules, in order: an explicit {@code txfs.root} that names a snapshot wins and uses no try.
  * Without {@code txfs.root}, {@code boot/default} is chosen, using one try if under assessment;
@@ -61,12 +70,18 @@ final class BootSelector {
             return (snapshot.toHex() + " " + left + " " + total).getBytes(UTF_8);
         }
 
+        /** The counter, or empty when {@code raw} is not one (the caller decides what that means). */
         static Optional<Tries> decode(byte[] raw) {
-            String[] f = new String(raw, UTF_8).trim().split(" ");
+            String[] f = new String(raw, UTF_8).trim().split(" ", -1);
             try {
-                return Optional.of(new Tries(ObjectId.parse(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2])));
+                if (f.length != 3) {
+                    return Optional.empty();
+                }
+                Tries t = new Tries(ObjectId.parse(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]));
+                boolean sane = t.total() >= 1 && t.total() <= MAX_TRIES && t.left() >= 0 && t.left() <= t.total();
+                return sane ? Optional.of(t) : Optional.empty();
             } catch (RuntimeException e) {
-                return Optional.empty(); // unreadable: treated as no assessment
+                return Optional.empty();
             }
         }
     }
@@ -112,13 +127,28 @@ final class BootSelector {
         return refs.findValue(TRIES).flatMap(Tries::decode);
     }
 
+    /** Whether a counter is stored that cannot be read (boots then fall back: it fails closed). */
+    boolean counterUnreadable() {
+        return refs.findValue(TRIES).map(raw -> Tries.decode(raw).isEmpty()).orElse(false);
+    }
+
     /** The boot state as read at one moment; updates compare against all of it. */
     private record State(Optional<ObjectId> dflt, Optional<ObjectId> lastGood, Optional<ObjectId> booted, byte[] raw) {
-        /** The counter, if it belongs to the current default. */
+        /**
+         * The counter, if it belongs to the current default. One that cannot be read fails closed:
+         * it counts as the default's, with no tries left.
+         */
         Optional<Tries> assessment() {
+            if (garbled()) {
+                return dflt.map(d -> new Tries(d, 0, 0));
+            }
             return Optional.ofNullable(raw)
                     .flatMap(Tries::decode)
                     .filter(t -> dflt.isPresent() && t.snapshot().equals(dflt.get()));
+        }
+
+        boolean garbled() {
+            return raw != null && Tries.decode(raw).isEmpty();
         }
 
         List<RefStore.Update> unchanged() {
@@ -152,8 +182,12 @@ final class BootSelector {
             String problem;
             try {
                 ObjectId id = Snapshots.resolve(store, spec);
-                return new Decision(
-                        id, Rule.ROOT, "txfs.root=" + spec + " names " + id.shortHex(), fallbacks, tries, tries);
+                Optional<String> damage = damage(id);
+                if (damage.isEmpty()) {
+                    return new Decision(
+                            id, Rule.ROOT, "txfs.root=" + spec + " names " + id.shortHex(), fallbacks, tries, tries);
+                }
+                problem = "names " + id.shortHex() + ", which is damaged (" + damage.get() + ")";
             } catch (Snapshots.NotFoundException e) {
                 problem = "names no ref, tag or snapshot";
             } catch (Snapshots.AmbiguousPrefixException e) {
@@ -165,29 +199,30 @@ final class BootSelector {
                 problem = "is not usable: " + e.getMessage();
             }
             String why = "txfs.root=" + spec + " " + problem;
-            if (lastGood.isPresent()) {
-                fallbacks.add(why + ": falling back to " + LAST_GOOD + " "
-                        + lastGood.get().shortHex());
-                return new Decision(lastGood.get(), Rule.LAST_GOOD, why, fallbacks, tries, tries);
-            }
-            if (dflt.isPresent()) {
-                fallbacks.add(why + " and there is no " + LAST_GOOD + ": falling back to " + DEFAULT + " "
-                        + dflt.get().shortHex());
-                return new Decision(dflt.get(), Rule.DEFAULT, why, fallbacks, tries, tries);
-            }
-            throw new NothingToBootException(why + ", and neither " + LAST_GOOD + " nor " + DEFAULT + " exists");
+            return fallBack(why, state, Optional.empty(), fallbacks, tries);
         }
         if (dflt.isEmpty()) {
             if (lastGood.isPresent()) {
-                String why = "no txfs.root and no " + DEFAULT;
-                fallbacks.add(why + ": falling back to " + LAST_GOOD + " "
-                        + lastGood.get().shortHex());
-                return new Decision(lastGood.get(), Rule.LAST_GOOD, why, fallbacks, tries, tries);
+                return fallBack("no txfs.root and no " + DEFAULT, state, Optional.empty(), fallbacks, tries);
             }
             throw new NothingToBootException("no txfs.root on the command line, and neither " + DEFAULT + " nor "
                     + LAST_GOOD + " exists (txfs boot set-default ID)");
         }
         ObjectId d = dflt.get();
+        Optional<String> damage = damage(d);
+        if (damage.isPresent()) {
+            String why = DEFAULT + " " + d.shortHex() + " is damaged (" + damage.get() + ")";
+            return fallBack(why, state, Optional.of(d), fallbacks, tries);
+        }
+        if (state.garbled()) {
+            String why = "the try counter of " + DEFAULT + " " + d.shortHex() + " is unreadable, counted as no tries"
+                    + " left";
+            if (lastGood.isPresent() && !lastGood.get().equals(d)) {
+                return fallBack(why, state, Optional.of(d), fallbacks, tries);
+            }
+            fallbacks.add(why + ", and there is no other " + LAST_GOOD + ": booting it anyway");
+            return new Decision(d, Rule.DEFAULT, why, fallbacks, tries, tries);
+        }
         if (tries.isEmpty()) {
             return new Decision(
                     d,
@@ -211,13 +246,81 @@ final class BootSelector {
                     next);
         }
         String why = DEFAULT + " " + d.shortHex() + " used all " + t.total() + " tries without being marked good";
-        if (lastGood.isPresent()) {
+        if (lastGood.isPresent() && damage(lastGood.get()).isEmpty()) {
             fallbacks.add(why + ": falling back to " + LAST_GOOD + " "
                     + lastGood.get().shortHex());
             return new Decision(lastGood.get(), Rule.LAST_GOOD, why, fallbacks, tries, tries);
         }
-        fallbacks.add(why + ", and there is no " + LAST_GOOD + ": booting it anyway");
+        fallbacks.add(why + ", and there is no usable " + LAST_GOOD + ": booting it anyway");
         return new Decision(d, Rule.DEFAULT, why, fallbacks, tries, tries);
+    }
+
+    /**
+     * After {@code why} ruled out the first choice: {@code boot/last-good}, then {@code
+     * boot/default} (unless {@code tried} already, or damaged), using no try.
+     */
+    private Decision fallBack(
+            String why, State state, Optional<ObjectId> tried, List<String> fallbacks, Optional<Tries> tries) {
+        String reasons = why;
+        if (state.lastGood().isPresent()) {
+            ObjectId lg = state.lastGood().get();
+            Optional<String> damage = damage(lg);
+            if (damage.isEmpty()) {
+                fallbacks.add(why + ": falling back to " + LAST_GOOD + " " + lg.shortHex());
+                return new Decision(lg, Rule.LAST_GOOD, why, fallbacks, tries, tries);
+            }
+            reasons += "; " + LAST_GOOD + " " + lg.shortHex() + " is damaged (" + damage.get() + ")";
+        } else {
+            reasons += " and there is no " + LAST_GOOD;
+        }
+        if (state.dflt().isPresent() && !state.dflt().equals(tried)) {
+            ObjectId d = state.dflt().get();
+            Optional<String> damage = damage(d);
+            if (damage.isEmpty()) {
+                fallbacks.add(reasons + ": falling back to " + DEFAULT + " " + d.shortHex());
+                return new Decision(d, Rule.DEFAULT, why, fallbacks, tries, tries);
+            }
+            reasons += "; " + DEFAULT + " " + d.shortHex() + " is damaged (" + damage.get() + ")";
+        } else if (state.dflt().isEmpty()) {
+            reasons += ", and no " + DEFAULT + " exists";
+        }
+        throw new NothingToBootException(reasons + ": nothing left to boot");
+    }
+
+    /**
+     * Why {@code snapshot} cannot be booted, or empty if it can as far as checked here: the
+     * snapshot object, its {@code Root}, every node of the top directory and of each directory in
+     * it ({@code /etc}, {@code /usr}...) are present, hash to their ids and decode. File contents
+     * and deeper directories are not read (that would read the whole root at every boot).
+     */
+    Optional<String> damage(ObjectId snapshot) {
+        try {
+            Snapshot s = Snapshot.decode(checked(snapshot));
+            Root root = Root.decode(checked(s.root()));
+            ObjectId top = root.dir().tree();
+            Directories.forEachNodeId(store, top, this::checked);
+            for (TreeEntry e : Directories.list(store, top)) {
+                if (e.kind() == EntryKind.DIRECTORY) {
+                    Directories.forEachNodeId(store, e.tree(), this::checked);
+                    Directories.list(store, e.tree());
+                }
+            }
+            return Optional.empty();
+        } catch (ObjectStore.StoreFormatException | ObjectStore.StoreFullException e) {
+            throw e; // the store itself failed, not this snapshot
+        } catch (TxfsException | IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException e) {
+            return Optional.of(Errors.oneLine(String.valueOf(e.getMessage())));
+        }
+    }
+
+    /** The bytes of {@code id}, re-hashed. */
+    private byte[] checked(ObjectId id) {
+        byte[] raw = store.get(id);
+        ObjectId actual = ObjectId.hash(raw);
+        if (!actual.equals(id)) {
+            throw new ObjectStore.CorruptObjectException(id, actual);
+        }
+        return raw;
     }
 
     /**
@@ -268,10 +371,12 @@ final class BootSelector {
             Optional<ObjectId> last = refs.find(LAST_GOOD);
             Optional<byte[]> raw = refs.findValue(TRIES);
             Optional<Tries> t = raw.flatMap(Tries::decode);
+            // an unreadable counter ends too when the default it would count is marked good
+            boolean ends = t.isPresent()
+                    ? t.get().snapshot().equals(b.get())
+                    : raw.isPresent() && refs.find(DEFAULT).equals(b);
             List<RefStore.ValueUpdate> values =
-                    t.isPresent() && t.get().snapshot().equals(b.get())
-                            ? List.of(new RefStore.ValueUpdate(TRIES, raw.get(), null))
-                            : List.of();
+                    ends ? List.of(new RefStore.ValueUpdate(TRIES, raw.get(), null)) : List.of();
             if (refs.compareAndSetAll(List.of(new RefStore.Update(LAST_GOOD, last.orElse(null), b.get())), values)) {
                 return b.get();
             }

@@ -1,5 +1,6 @@
 package dev.txfs.tool;
 
+import dev.txfs.fs.CommitPermissions;
 import dev.txfs.fs.FsOps;
 import dev.txfs.fs.LiveFs;
 import dev.txfs.fs.MountOps;
@@ -10,14 +11,20 @@ import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.txn.BackgroundSync;
 import dev.txfs.txn.LiveTree;
+import dev.txfs.txn.Transaction;
 import dev.txfs.txn.proc.Membership;
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -40,12 +47,44 @@ final class Daemon {
     static final Duration SYNC_FIRST_RETRY = Duration.ofSeconds(1);
 
     static final Duration SYNC_MAX_RETRY = Duration.ofSeconds(60);
+    private static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
+    private static final Set<PosixFilePermission> PRIVATE_FILE = PosixFilePermissions.fromString("rw-------");
 
     private Daemon() {}
 
     static long nowNs() {
         java.time.Instant i = java.time.Instant.now();
         return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    /**
+     * The log of the daemon serving {@code mountpoint}: {@code logs/<hash>.log} in the store, made
+     * here (directory 0700, file 0600 whatever the umask) so that the daemon appends to a file
+     * only the store's owner reads. An existing log is tightened to 0600.
+     */
+    static Path createLog(Path storeDir, Path mountpoint) throws IOException {
+        Path logs = storeDir.resolve("logs");
+        try {
+            Files.createDirectory(logs, PosixFilePermissions.asFileAttribute(PRIVATE_DIR));
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(logs, LinkOption.NOFOLLOW_LINKS)) {
+                throw e;
+            }
+        }
+        Files.setPosixFilePermissions(logs, PRIVATE_DIR);
+        Path log = logs.resolve(ControlSocket.pathFor(storeDir, mountpoint)
+                .getFileName()
+                .toString()
+                .replace(".sock", ".log"));
+        try {
+            Files.createFile(log, PosixFilePermissions.asFileAttribute(PRIVATE_FILE));
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isRegularFile(log, LinkOption.NOFOLLOW_LINKS)) {
+                throw e;
+            }
+        }
+        Files.setPosixFilePermissions(log, PRIVATE_FILE);
+        return log;
     }
 
     /** Runs in the foreground; returns when the mount is gone. */
@@ -56,7 +95,8 @@ final class Daemon {
             boolean rootfs,
             List<String> extra,
             boolean requireTxn,
-            String membershipMode)
+            String membershipMode,
+            int maxUserTxns)
             throws IOException, InterruptedException {
         try (MountLock owner = MountLock.acquire(storeDir, mountpoint);
                 LmdbObjectStore store = LmdbObjectStore.open(storeDir)) {
@@ -80,6 +120,7 @@ final class Daemon {
                 }
                 LiveFs fs =
                         new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {}, membership, requireTxn);
+                fs.control().setUserLimit(maxUserTxns);
                 served.set(fs);
                 FuseMount mount = FuseMount.mount(
                         new MountOps(fs), mountpoint, Mounts.SOURCE_PREFIX + storeDir, rootfs, 2, extra);
@@ -271,17 +312,27 @@ final class Daemon {
                 return "ok " + r.snapshot().toHex() + " " + r.applied().size();
             }
             if (request.startsWith("commit-kept ")) {
-                String[] parts = request.substring(12).split("\t", 3);
+                // ID, author, message, and the committer's credentials when not root (UID:GID:GROUPS)
+                String[] parts = request.substring(12).split("\t", 4);
                 LiveFs fs = served.get();
-                if (parts.length != 3 || !ObjectId.isHex(parts[0]) || parts[0].length() != 64) {
+                if (parts.length < 3 || !ObjectId.isHex(parts[0]) || parts[0].length() != 64) {
                     return "err malformed commit-kept request";
                 }
                 if (fs == null) {
                     return "err the mount is not serving yet";
                 }
                 long start = System.nanoTime();
-                LiveTree.CommitResult r =
-                        fs.commitKept(ObjectId.parse(parts[0]), parts[1], parts[2].replace("\\n", "\n"));
+                ObjectId kept = ObjectId.parse(parts[0]);
+                LiveTree.CommitCheck check = parts.length == 4
+                        ? CommitPermissions.ofKept(store, kept, Transaction.Credentials.decode(parts[3]), Daemon::nowNs)
+                        : LiveTree.CommitCheck.NONE;
+                LiveTree.CommitResult r;
+                try {
+                    r = fs.commitKept(kept, parts[1], parts[2].replace("\\n", "\n"), check);
+                } catch (LiveTree.DeniedException e) {
+                    return "err:" + ExitCode.DENIED.code + " "
+                            + IsolatedMount.denied(e.paths()).getMessage().replace("\n", "\t");
+                }
                 if (r.conflicted()) {
                     return "err:" + ExitCode.CONFLICT.code + " "
                             + IsolatedMount.conflict(r.conflicts()).getMessage().replace("\n", "\t");

@@ -1,5 +1,6 @@
 package dev.txfs.tool;
 
+import dev.txfs.fs.CommitPermissions;
 import dev.txfs.fs.LiveFs;
 import dev.txfs.fs.TxnControl;
 import dev.txfs.fs.TxnControl.Failure;
@@ -12,6 +13,7 @@ import dev.txfs.snapshot.ObjectWriter;
 import dev.txfs.snapshot.Snapshot;
 import dev.txfs.snapshot.Snapshots;
 import dev.txfs.txn.LiveTree;
+import dev.txfs.txn.Transaction;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -88,8 +90,20 @@ final class IsolatedMount implements TxnControl.Isolated {
         }
     }
 
+    /**
+     * Who the mount's commit acts as in the live tree: its owner (this daemon runs as them), or null
+     * for root, whose commits are not checked (see {@link CommitPermissions}).
+     */
+    private Transaction.Credentials owner() throws IOException {
+        return ownerUid == 0
+                ? null
+                : Transaction.Credentials.ofThread(
+                        ProcessHandle.current().pid(), ownerUid, StoreLocator.effectiveGid());
+    }
+
     /** Merges {@code kept} into the store's live tree; the commit reply "SNAPSHOT\tCHANGES\tMICROS". */
     private String mergeIntoLive(ObjectId kept, String author, String msg) throws Failure, IOException {
+        Transaction.Credentials creds = owner();
         List<Mounts.TxfsMount> serving = Mounts.ofStore(storeDir);
         if (!serving.isEmpty()) {
             Mounts.TxfsMount m = serving.get(0);
@@ -97,7 +111,8 @@ final class IsolatedMount implements TxnControl.Isolated {
                 String[] f = ControlSocket.call(
                                 ControlSocket.pathFor(m.store(), m.mountpoint()),
                                 "commit-kept " + kept.toHex() + "\t" + author.replace("\t", " ") + "\t"
-                                        + msg.replace("\t", " ").replace("\n", "\\n"))
+                                        + msg.replace("\t", " ").replace("\n", "\\n")
+                                        + (creds == null ? "" : "\t" + creds.encode()))
                         .split(" ");
                 return String.join("\t", f) + "\n";
             } catch (ToolException e) {
@@ -113,7 +128,18 @@ final class IsolatedMount implements TxnControl.Isolated {
         }
         try (lock) {
             LiveTree live = LiveTree.open(store, Optional.empty(), Daemon::nowNs);
-            LiveTree.CommitResult r = live.commitKept(kept, author, msg);
+            LiveTree.CommitResult r;
+            try {
+                r = live.commitKept(
+                        kept,
+                        author,
+                        msg,
+                        creds == null
+                                ? LiveTree.CommitCheck.NONE
+                                : CommitPermissions.ofKept(store, kept, creds, Daemon::nowNs));
+            } catch (LiveTree.DeniedException e) {
+                throw denied(e.paths());
+            }
             if (r.conflicted()) {
                 throw conflict(r.conflicts());
             }
@@ -125,6 +151,13 @@ final class IsolatedMount implements TxnControl.Isolated {
         return new Failure(
                 TxnControl.EXIT_CONFLICT,
                 "conflict: changed both in the isolated mount and in the live tree since its base; nothing was"
+                        + " committed:\n" + String.join("\n", paths));
+    }
+
+    static Failure denied(List<String> paths) {
+        return new Failure(
+                TxnControl.EXIT_DENIED,
+                "permission denied: the live tree does not let the mount's owner make these changes; nothing was"
                         + " committed:\n" + String.join("\n", paths));
     }
 

@@ -1,5 +1,6 @@
 package dev.txfs.tool;
 
+import dev.txfs.fs.TxnControl;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import java.io.IOException;
@@ -51,6 +52,13 @@ final class MountCommand extends BaseCommand {
     String membership = "auto";
 
     @Option(
+            names = "--max-user-txns",
+            paramLabel = "N",
+            description = "How many transactions one user other than root may have open at once (default: "
+                    + TxnControl.DEFAULT_USER_LIMIT + "; root has no limit).")
+    int maxUserTxns = TxnControl.DEFAULT_USER_LIMIT;
+
+    @Option(
             names = "--isolated",
             description = "Mount a private, writable view of a snapshot (--base, default: the live state) instead of"
                     + " the live tree: its own daemon, full kernel caching; txfs commit --mount MOUNTPOINT merges its"
@@ -74,6 +82,9 @@ final class MountCommand extends BaseCommand {
         }
         if (!List.of("auto", "cgroup", "parent-walk").contains(membership)) {
             throw new ToolException(ExitCode.USAGE, "unknown --membership mode: " + membership);
+        }
+        if (maxUserTxns < 1) {
+            throw new ToolException(ExitCode.USAGE, "--max-user-txns must be at least 1");
         }
         if (base != null && !isolated) {
             throw new ToolException(
@@ -123,7 +134,7 @@ final class MountCommand extends BaseCommand {
             throw MountLock.busy(storeDir, holder.get());
         }
         if (foreground) {
-            Daemon.run(storeDir, mp, start, rootfs, extra, requireTxn, membership);
+            Daemon.run(storeDir, mp, start, rootfs, extra, requireTxn, membership, maxUserTxns);
             return 0;
         }
         return spawn(storeDir, mp, start, rootfs);
@@ -131,9 +142,7 @@ final class MountCommand extends BaseCommand {
 
     private int spawn(Path storeDir, Path mp, Optional<ObjectId> start, boolean rootfs)
             throws IOException, InterruptedException {
-        Path logs = Files.createDirectories(storeDir.resolve("logs"));
-        Path log = logs.resolve(
-                ControlSocket.pathFor(storeDir, mp).getFileName().toString().replace(".sock", ".log"));
+        Path log = Daemon.createLog(storeDir, mp);
         List<String> cmd = new ArrayList<>();
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
             cmd.add("/usr/bin/setsid"); // out of the caller's session: its Ctrl-C and hangup do not reach the daemon
@@ -167,7 +176,7 @@ final class MountCommand extends BaseCommand {
             cmd.add("--require-txn");
         }
         if (!isolated) {
-            cmd.addAll(List.of("--membership", membership));
+            cmd.addAll(List.of("--membership", membership, "--max-user-txns", Integer.toString(maxUserTxns)));
         }
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

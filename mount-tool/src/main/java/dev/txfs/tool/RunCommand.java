@@ -29,7 +29,8 @@ import picocli.CommandLine.Parameters;
             "When CMD exits: --keep (the default) records its output as a snapshot whose parent is the base,"
                     + " under the ref runs/NAME, for txfs diff and a later txfs commit --run NAME or"
                     + " txfs abort --run NAME; --commit merges it into the live tree as txfs commit does"
-                    + " if CMD succeeded (and drops it if not; a conflict keeps it and exits 6);"
+                    + " if CMD succeeded (and drops it if not; a conflict keeps it and exits 6, a commit the live"
+                    + " tree's permissions refuse keeps it and exits 7);"
                     + " --discard drops it.",
             "Exits with CMD's exit status (128+N if a signal N ended it; 127 if it cannot be started)."
                     + " A summary (base, output tree id, changes, what became of it) goes to stderr,"
@@ -127,6 +128,7 @@ final class RunCommand extends TxnCommands.TxnCommand {
         int nl = reply.indexOf('\n');
         String summary = reply.substring(0, nl);
         boolean conflicted = !summary.contains("\"conflicts\":[]");
+        boolean denied = summary.contains("\"denied\":[\"");
         if (json) {
             System.out.println("{\"exit\":" + status + "," + summary.substring(1));
         } else {
@@ -134,6 +136,9 @@ final class RunCommand extends TxnCommands.TxnCommand {
                     .lines()
                     .map(l -> "txfs run: " + l + "\n")
                     .reduce("", String::concat));
+        }
+        if (status == 0 && denied) {
+            return ExitCode.DENIED.code; // refused by the live tree's permissions: kept
         }
         return status == 0 && conflicted ? ExitCode.CONFLICT.code : status;
     }

@@ -77,7 +77,7 @@ final class StoreLocator {
                 return LmdbObjectStore.create(where.dir(), LmdbObjectStore.DEFAULT_MAP_SIZE);
             }
         }
-        return LmdbObjectStore.open(where.dir());
+        return LmdbObjectStore.open(where.dir(), notice -> System.err.println(Errors.PREFIX + notice));
     }
 
     private static boolean isEmptyDirectory(Path dir) {

@@ -2,6 +2,7 @@ package dev.txfs.tool;
 
 import dev.txfs.snapshot.Json;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -87,7 +88,8 @@ final class TxnCommands {
         @Option(
                 names = "--pid",
                 paramLabel = "PID",
-                description = "Root the transaction at this ancestor process instead of the parent.")
+                description = "Root the transaction at this ancestor process instead of the parent: one of your own"
+                        + " (root may name any, and is told which other users' processes it took in).")
         long pid;
 
         @Override
@@ -95,10 +97,13 @@ final class TxnCommands {
             if (pid < 0) {
                 throw new ToolException(ExitCode.USAGE, "--pid must be a process id");
             }
-            String[] reply = TxnClient.call(mount(), "begin", Long.toString(pid), TxnClient.encode(message))
+            List<String> reply = TxnClient.call(mount(), "begin", Long.toString(pid), TxnClient.encode(message))
                     .strip()
-                    .split("\t");
-            System.out.println(reply[0]);
+                    .lines()
+                    .toList();
+            System.out.println(reply.get(0).split("\t")[0]);
+            // Root's begin may take in other users' processes: the daemon says which.
+            reply.stream().skip(1).forEach(line -> System.err.println("txfs: " + line));
             return 0;
         }
     }
@@ -141,6 +146,9 @@ final class TxnCommands {
                 if (e.exitCode() == ExitCode.CONFLICT) {
                     // the first line is the summary; then one conflicting path per line
                     e.getMessage().lines().skip(1).forEach(p -> System.err.println("txfs: conflict: " + p));
+                } else if (e.exitCode() == ExitCode.DENIED) {
+                    // refused by the live tree's permissions: one refused path (and why) per line
+                    e.getMessage().lines().skip(1).forEach(p -> System.err.println("txfs: permission denied: " + p));
                 }
                 throw e;
             }

@@ -117,4 +117,86 @@ final class BootCommandTest extends CliTestBase {
                     java.util.List.of(), s.filter(Files::isRegularFile).toList(), "every file install made is gone");
         }
     }
+
+    /**
+     * Regression (issue 14, finding 14): the initramfs wrote {@code /run/txfs/booted} unquoted and
+     * txfs-mark-good.service sourced it as root, so a {@code txfs.store=} holding {@code $(...)}
+     * ran commands. The store directory here is such a name: the hook library's writer records it,
+     * it parses back to the same string, the unit's command runs nothing of it, and {@code
+     * mark-good --booted} marks the recorded snapshot good in that store.
+     */
+    @Test
+    void markGood_fromABootRecordWithShellSyntaxInTheStore_runsNothingAndMarksGood() throws Exception {
+        String crafted = "st$(touch pwned1);touch pwned2;`touch pwned3`'q'\"d\" $HOME";
+        Path dir = tmp.resolve(crafted);
+        assertEquals(0, run("--store", dir.toString(), "init").exit());
+        Path src = Files.createDirectories(tmp.resolve("src2"));
+        Files.writeString(src.resolve("marker"), "c");
+        String c = run("--store", dir.toString(), "snapshot", "--from-dir", src.toString(), "-m", "c")
+                .out()
+                .trim();
+        Path booted = tmp.resolve("booted");
+        Path lib = Path.of("src/main/boot/lib/txfs-boot.sh").toAbsolutePath();
+        assertEquals(
+                0,
+                sh(
+                        ". \"$1\" && txfs_write_booted \"$2\" \"$3\" boot/default \"$4\" 4242",
+                        lib.toString(),
+                        booted.toString(),
+                        c,
+                        dir.toString()));
+        assertEquals(
+                "rw-------",
+                java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(booted)));
+        BootedFile record = BootedFile.parse(Files.readString(booted), booted.toString());
+        assertEquals(dir.toString(), record.store().toString());
+        assertEquals(c, record.snapshot().toHex());
+
+        // the unit's command, with the launcher replaced by a stub that records its arguments
+        String unit = Files.readString(Path.of("src/main/boot/systemd/txfs-mark-good.service"));
+        String exec = unit.lines()
+                .filter(l -> l.startsWith("ExecStart="))
+                .findFirst()
+                .orElseThrow()
+                .substring("ExecStart=".length());
+        Path stub = tmp.resolve("txfs-stub");
+        Files.writeString(stub, "#!/bin/sh\nprintf '%s\\n' \"$@\" >\"${0%/*}/stub-args\"\n");
+        stub.toFile().setExecutable(true);
+        int exit = sh(
+                exec.replace("/usr/lib/txfs/bin/txfs", stub.toString()).replace("/run/txfs/booted", booted.toString()));
+        for (String pwned : new String[] {"pwned1", "pwned2", "pwned3"}) {
+            assertTrue(!Files.exists(tmp.resolve(pwned)), pwned + " was created: the record ran as shell");
+        }
+        assertEquals(0, exit);
+        assertEquals("boot\nmark-good\n--booted\n" + booted + "\n", Files.readString(tmp.resolve("stub-args")));
+
+        Run r = run("boot", "mark-good", "--booted", booted.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("boot/last-good " + c, r.out().trim());
+        assertTrue(run("--store", dir.toString(), "boot", "list").out().contains("boot/last-good   " + c));
+    }
+
+    @Test
+    void markGood_fromAMalformedBootRecord_failsWithUsage_andChangesNothing() throws Exception {
+        Path booted = Files.writeString(tmp.resolve("booted"), "snapshot=" + a + "\nstore=relative\n");
+        Run r = run("boot", "mark-good", "--booted", booted.toString());
+        assertEquals(ExitCode.USAGE.code, r.exit());
+        assertTrue(r.err().contains("malformed boot record"), r.err());
+        Files.writeString(booted, "snapshot=" + a + "\nstore=" + store + "\nstore=/elsewhere\n");
+        assertEquals(
+                ExitCode.USAGE.code,
+                run("boot", "mark-good", "--booted", booted.toString()).exit());
+        assertTrue(!inStore("boot", "list").out().contains("last-good"));
+    }
+
+    /** Runs {@code script} with {@code sh -c} in the test's directory; its exit code. */
+    private int sh(String script, String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("sh", "-c", script, "sh"));
+        cmd.addAll(java.util.List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true);
+        pb.environment().put("TXFS_CONSOLE", "");
+        Process p = pb.start();
+        p.getInputStream().transferTo(System.err);
+        return p.waitFor();
+    }
 }

@@ -211,4 +211,103 @@ final class BootSelectorTest {
         }
         assertEquals(1000 - threads * each, selector.tries().orElseThrow().left());
     }
+
+    /** A snapshot of its own root: a top directory holding {@code etc/} (returns its id; {@link #top} its top tree). */
+    private ObjectId snapshotWithEtc(String message) {
+        ObjectId root;
+        try (ObjectWriter w = store.newWriter()) {
+            TreeRef etc = Directories.write(
+                    w,
+                    List.of(TreeEntry.builder("hostname", EntryKind.SYMLINK)
+                            .symlinkTarget(message.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                            .build()));
+            TreeRef dir = Directories.write(
+                    w,
+                    List.of(TreeEntry.builder("etc", EntryKind.DIRECTORY)
+                            .mode(0755)
+                            .tree(etc)
+                            .build()));
+            top = dir.id();
+            etcTree = etc.id();
+            root = HardLinks.writeRoot(
+                    w,
+                    TreeEntry.builder("", EntryKind.DIRECTORY)
+                            .mode(0755)
+                            .tree(dir)
+                            .build(),
+                    List.of());
+        }
+        return Snapshots.record(store, "other", root, "t", message, () -> 3L);
+    }
+
+    private ObjectId top;
+    private ObjectId etcTree;
+
+    /**
+     * Regression (issue 14, finding 14): a try counter that could not be read was treated as "no
+     * assessment", so a default that never booted well was trusted forever (fail open).
+     */
+    @Test
+    void boot_whenTryCounterIsGarbled_countsNoTriesLeft_andFallsBackToLastGood() {
+        selector.markGood(Optional.of(b));
+        selector.setDefault(a, 3);
+        byte[] raw = store.findValue(BootSelector.TRIES).orElseThrow();
+        for (String garbled : List.of("", "zz 1 3", a.toHex() + " one 3", a.toHex() + " 5 3", a.toHex() + " -1 3")) {
+            byte[] cur = store.findValue(BootSelector.TRIES).orElseThrow();
+            assertTrue(store.compareAndSetAll(
+                    List.of(),
+                    List.of(new dev.txfs.snapshot.RefStore.ValueUpdate(
+                            BootSelector.TRIES, cur, garbled.getBytes(java.nio.charset.StandardCharsets.UTF_8)))));
+            BootSelector.Decision d = selector.boot(cmdline("quiet"));
+            assertEquals(b, d.snapshot(), "counter '" + garbled + "'");
+            assertEquals(BootSelector.Rule.LAST_GOOD, d.rule());
+            assertTrue(
+                    d.fallbacks().get(0).contains("try counter of boot/default"),
+                    d.fallbacks().toString());
+            assertTrue(selector.counterUnreadable());
+        }
+        // marking the default good ends its (unreadable) assessment
+        assertEquals(a, selector.markGood(Optional.of(a)));
+        assertFalse(selector.counterUnreadable());
+        assertEquals(a, selector.boot(cmdline("quiet")).snapshot());
+        assertTrue(raw.length > 0);
+    }
+
+    /**
+     * Regression (issue 14, finding 14): a default whose objects are damaged was chosen, and the
+     * boot panicked when the daemon could not load its root; it falls back to boot/last-good.
+     */
+    @Test
+    void boot_whenDefaultIsDamaged_fallsBackToLastGood_usingNoTry() {
+        selector.markGood(Optional.of(b));
+        ObjectId c = snapshotWithEtc("damaged");
+        selector.setDefault(c, 3);
+        assertEquals(Optional.empty(), selector.damage(c));
+        store.corrupt(etcTree, new byte[] {1, 2, 3});
+        BootSelector.Decision d = selector.boot(cmdline("quiet"));
+        assertEquals(b, d.snapshot());
+        assertEquals(BootSelector.Rule.LAST_GOOD, d.rule());
+        assertFalse(d.usesTry());
+        assertTrue(
+                d.fallbacks().get(0).contains("boot/default " + c.shortHex() + " is damaged (corrupt object"),
+                d.fallbacks().toString());
+        // an explicit txfs.root naming it falls back the same way
+        assertEquals(b, selector.boot(cmdline("txfs.root=" + c.toHex())).snapshot());
+        // a missing top tree is damage too; with no usable snapshot left, nothing boots
+        store.remove(top);
+        assertTrue(
+                selector.damage(c).orElseThrow().contains("missing object"),
+                selector.damage(c).toString());
+        assertEquals(Optional.empty(), selector.damage(b));
+    }
+
+    @Test
+    void decide_whenEverythingIsDamaged_throwsNamingEachReason() {
+        ObjectId c = snapshotWithEtc("only");
+        selector.setDefault(c, 3);
+        selector.markGood(Optional.of(c));
+        store.remove(top);
+        var e = assertThrows(BootSelector.NothingToBootException.class, () -> selector.decide(cmdline("")));
+        assertTrue(e.getMessage().contains("is damaged"), e.getMessage());
+    }
 }

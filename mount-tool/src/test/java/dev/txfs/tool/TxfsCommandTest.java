@@ -118,7 +118,7 @@ class TxfsCommandTest extends CliTestBase {
         String id = snapshot();
         Path out = tmp.resolve("out");
 
-        Run r = inStore("checkout", id.substring(0, 8), out.toString());
+        Run r = inStore("checkout", id.substring(0, 8), out.toString(), "--preserve-privileges");
 
         assertEquals(0, r.exit(), r.err());
         Map<String, String> expected = TreeListing.of(bytes(src));

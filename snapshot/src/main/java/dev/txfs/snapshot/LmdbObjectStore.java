@@ -18,6 +18,7 @@ import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.logging.Logger;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.DbiFlags;
@@ -32,7 +33,8 @@ import org.lmdbjava.Txn;
  * The store: one LMDB environment in a directory.
  *
  * <p>Layout: {@code txfs-store.conf} (format version and map size; its presence is what makes a
- * directory a store), {@code data.mdb} and {@code lock.mdb}. Three databases: {@code objects} (id →
+ * directory a store), {@code data.mdb} and {@code lock.mdb}; the directory is 0700 and its files
+ * 0600 whatever the umask (see {@link StoreFiles}). Three databases: {@code objects} (id →
  * canonical bytes), {@code refs} (name → snapshot id), {@code meta} (format version).
  *
  * <p>Durability: opened with MDB_NOMETASYNC, so each object batch's data pages are fsync'ed at
@@ -50,6 +52,8 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
     public static final long DEFAULT_MAP_SIZE = 1L << 40;
     /** A writer commits its staged objects once they reach this many bytes. */
     static final int BATCH_BYTES = 32 << 20;
+
+    private static final Logger LOG = Logger.getLogger(LmdbObjectStore.class.getName());
 
     private final Path dir;
     private final long mapSize;
@@ -69,7 +73,7 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
                     .setMapSize(mapSize)
                     .setMaxDbs(8)
                     .setMaxReaders(1024)
-                    .open(dir.toFile(), EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOMETASYNC);
+                    .open(dir.toFile(), 0600, EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOMETASYNC);
         } catch (LmdbException e) {
             throw translate("cannot open store " + dir, e);
         }
@@ -113,9 +117,11 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
                     throw new StoreFormatException("not creating a store in non-empty directory " + dir);
                 }
             }
+            Files.setPosixFilePermissions(dir, StoreFiles.DIRECTORY);
             Path tmp = dir.resolve(CONF + ".tmp");
-            Files.writeString(tmp, "# txfs store\nformat=" + FORMAT + "\nmap-size=" + mapSize + "\n");
+            StoreFiles.writeNew(tmp, "# txfs store\nformat=" + FORMAT + "\nmap-size=" + mapSize + "\n");
             LmdbObjectStore store = new LmdbObjectStore(dir, mapSize);
+            StoreFiles.tighten(dir, notice -> {}); // gc.lock, made with the umask's mode
             Files.move(tmp, dir.resolve(CONF), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             return store;
         } catch (IOException e) {
@@ -123,8 +129,21 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
         }
     }
 
-    /** Opens an existing store; a clear error for a directory that is not one, or a newer format. */
+    /**
+     * Opens an existing store; a clear error for a directory that is not one, a newer format or a
+     * damaged data file. A store other users could read is tightened first (see {@link #open(Path,
+     * Consumer)}), saying so in this class's log.
+     */
     public static LmdbObjectStore open(Path dir) {
+        return open(dir, notice -> LOG.warning(notice));
+    }
+
+    /**
+     * As {@link #open(Path)}; when the caller owns the store (or is root) and the store directory
+     * or anything in it gives group or others access, that access is taken away first and one line
+     * saying so goes to {@code notices}.
+     */
+    public static LmdbObjectStore open(Path dir, Consumer<String> notices) {
         Path conf = dir.resolve(CONF);
         if (!Files.isDirectory(dir)) {
             throw new StoreFormatException("no store at " + dir + " (not a directory; create one with txfs init)");
@@ -157,6 +176,8 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
         if (!Files.isRegularFile(dir.resolve("data.mdb"))) {
             throw new StoreFormatException("store " + dir + " has lost its data file data.mdb");
         }
+        StoreFiles.tighten(dir, notices);
+        StoreFiles.checkDataFile(dir.resolve("data.mdb"));
         return new LmdbObjectStore(dir, mapSize);
     }
 

@@ -10,6 +10,7 @@ import dev.txfs.snapshot.RefStore;
 import dev.txfs.snapshot.Snapshot;
 import dev.txfs.snapshot.Snapshots;
 import dev.txfs.snapshot.TxfsException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.util.List;
 import java.util.Optional;
@@ -198,6 +199,13 @@ public final class LiveTree {
         return begin(id, null, uid, rootPid, rootCommand, message);
     }
 
+    /** {@link #begin(String, ObjectId, Transaction.Credentials, long, String, String)} as uid with no groups. */
+    public Transaction begin(
+            String id, ObjectId baseSnapshot, long uid, long rootPid, String rootCommand, String message)
+            throws FileSystemException {
+        return begin(id, baseSnapshot, Transaction.Credentials.of(uid, -1), rootPid, rootCommand, message);
+    }
+
     /**
      * Starts a transaction over {@code baseSnapshot}'s tree ({@code txfs run --base}), or over the
      * live state when that is null. Its commit merges three ways from that base: what it changed
@@ -205,15 +213,20 @@ public final class LiveTree {
      * live state's is the same as none.
      */
     public Transaction begin(
-            String id, ObjectId baseSnapshot, long uid, long rootPid, String rootCommand, String message)
+            String id,
+            ObjectId baseSnapshot,
+            Transaction.Credentials creds,
+            long rootPid,
+            String rootCommand,
+            String message)
             throws FileSystemException {
         synchronized (lock) {
             ObjectId root = baseSnapshot == null
                     ? null
                     : Snapshots.load(store, baseSnapshot).root();
             Transaction t = root == null || root.equals(sync())
-                    ? start(id, null, uid, rootPid, rootCommand, message)
-                    : transaction(id, baseSnapshot, root, root, uid, rootPid, rootCommand, message, true);
+                    ? start(id, null, creds, rootPid, rootCommand, message)
+                    : transaction(id, baseSnapshot, root, root, creds, rootPid, rootCommand, message, true);
             open.add(t);
             return t;
         }
@@ -223,7 +236,13 @@ public final class LiveTree {
      * A transaction based on the live state as it is now (synced first), whose tree starts as
      * {@code treeRoot}, or as the base when that is null. The caller holds the lock.
      */
-    private Transaction start(String id, ObjectId treeRoot, long uid, long rootPid, String rootCommand, String message)
+    private Transaction start(
+            String id,
+            ObjectId treeRoot,
+            Transaction.Credentials creds,
+            long rootPid,
+            String rootCommand,
+            String message)
             throws FileSystemException {
         ObjectId root = sync();
         return transaction(
@@ -231,7 +250,7 @@ public final class LiveTree {
                 store.refs().find(REF).orElseThrow(),
                 root,
                 treeRoot != null ? treeRoot : root,
-                uid,
+                creds,
                 rootPid,
                 rootCommand,
                 message,
@@ -247,7 +266,7 @@ public final class LiveTree {
             ObjectId baseSnapshot,
             ObjectId baseRoot,
             ObjectId treeRoot,
-            long uid,
+            Transaction.Credentials creds,
             long rootPid,
             String rootCommand,
             String message,
@@ -259,7 +278,7 @@ public final class LiveTree {
                 baseSnapshot,
                 tree.nextSeq(),
                 clock.getAsLong(),
-                uid,
+                creds,
                 rootPid,
                 rootCommand,
                 message,
@@ -301,6 +320,15 @@ public final class LiveTree {
      * which changes nothing.
      */
     public CommitResult commitKept(ObjectId kept, String author, String message) throws FileSystemException {
+        return commitKept(kept, author, message, CommitCheck.NONE);
+    }
+
+    /**
+     * {@link #commitKept(ObjectId, String, String)}, refused with {@link DeniedException} (and
+     * nothing changed) when {@code check} refuses what the merge would do to the live tree.
+     */
+    public CommitResult commitKept(ObjectId kept, String author, String message, CommitCheck check)
+            throws FileSystemException {
         synchronized (lock) {
             Snapshot k = Snapshots.load(store, kept);
             if (k.parents().size() != 1) {
@@ -309,11 +337,56 @@ public final class LiveTree {
             }
             ObjectId base = k.parents().get(0);
             Transaction t =
-                    transaction("kept", base, Snapshots.load(store, base).root(), k.root(), 0, 0, "", message, true);
+                    transaction("kept", base, Snapshots.load(store, base).root(), k.root(), ROOT, 0, "", message, true);
             open.add(t);
-            CommitResult r = commit(t, author, message);
-            open.remove(t);
-            return r;
+            try {
+                return commit(t, author, message, check);
+            } finally {
+                open.remove(t);
+            }
+        }
+    }
+
+    private static final Transaction.Credentials ROOT = Transaction.Credentials.of(0, 0);
+
+    /**
+     * A rule the effect of a commit on the live tree must pass: {@link #commit(Transaction, String,
+     * String, CommitCheck)} calls it under {@link #lock()}, after a successful merge and before
+     * anything is recorded, so that what it saw is what lands.
+     */
+    @FunctionalInterface
+    public interface CommitCheck {
+        /** Checks nothing (root's commits). */
+        CommitCheck NONE = (store, live, merged, applied) -> List.of();
+
+        /**
+         * The paths the commit may not change, each with why, in the order of {@code applied};
+         * empty to let it through.
+         *
+         * @param live the live tree's root now
+         * @param merged the root the commit would make the live tree (its objects are in {@code store})
+         * @param applied the changes from {@code live} to {@code merged}, as {@link Merge.Result#applied}
+         */
+        List<String> refused(ObjectStore store, ObjectId live, ObjectId merged, List<Change> applied);
+    }
+
+    /** A commit that a {@link CommitCheck} refused: nothing changed. */
+    public static final class DeniedException extends AccessDeniedException {
+        private final List<String> paths;
+
+        public DeniedException(List<String> paths) {
+            super(paths.isEmpty() ? "/" : paths.get(0), null, "permission denied");
+            this.paths = List.copyOf(paths);
+        }
+
+        /** The refused paths, each with why. */
+        public List<String> paths() {
+            return paths;
+        }
+
+        @Override
+        public String getMessage() {
+            return "permission denied in the live tree:\n" + String.join("\n", paths);
         }
     }
 
@@ -336,6 +409,17 @@ public final class LiveTree {
      * transaction that changed nothing commits without recording a snapshot.
      */
     public CommitResult commit(Transaction t, String author, String message) throws FileSystemException {
+        return commit(t, author, message, CommitCheck.NONE);
+    }
+
+    /**
+     * {@link #commit(Transaction, String, String)}, checked: once the merge has succeeded and before
+     * anything is recorded, {@code check} is shown what the commit would do to the live tree; if it
+     * refuses any path, the commit throws {@link DeniedException}, nothing changes (the merged
+     * objects it wrote belong to no ref) and the transaction stays open, as on a conflict.
+     */
+    public CommitResult commit(Transaction t, String author, String message, CommitCheck check)
+            throws FileSystemException {
         synchronized (lock) {
             long start = System.nanoTime();
             if (t.state() != Transaction.State.OPEN) {
@@ -353,6 +437,13 @@ public final class LiveTree {
                 if (m.root() == null) {
                     w.flush();
                     return new CommitResult(null, m.conflicts(), List.of(), 0, System.nanoTime() - start);
+                }
+                if (check != CommitCheck.NONE && !m.applied().isEmpty()) {
+                    w.flush(); // the checker reads the merged tree from the store
+                    List<String> refused = check.refused(store, theirs, m.root(), m.applied());
+                    if (!refused.isEmpty()) {
+                        throw new DeniedException(refused);
+                    }
                 }
                 ObjectId snap;
                 while (true) {
@@ -397,7 +488,7 @@ public final class LiveTree {
      */
     public CommitResult rollback(ObjectId snapshot, String author, String message) throws FileSystemException {
         synchronized (lock) {
-            Transaction t = start("rollback", Snapshots.load(store, snapshot).root(), 0, 0, "", message);
+            Transaction t = start("rollback", Snapshots.load(store, snapshot).root(), ROOT, 0, "", message);
             CommitResult r = commit(t, author, message);
             if (r.snapshot() == null && !r.conflicted()) {
                 // The live tree already is that tree: record the rollback all the same.

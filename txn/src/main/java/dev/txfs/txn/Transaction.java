@@ -2,6 +2,13 @@ package dev.txfs.txn;
 
 import dev.txfs.snapshot.MutableTree;
 import dev.txfs.snapshot.ObjectId;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * One open transaction: a private {@link MutableTree} over the live state as it was at {@code
@@ -19,13 +26,94 @@ public final class Transaction {
         KEPT
     }
 
+    /**
+     * Who a transaction acts as: the user, group and supplementary groups of the process that began
+     * it, as the kernel saw them then. Its commit is checked against the live tree's permissions with
+     * these (see {@link LiveTree.CommitCheck}); root's ({@code uid} 0) are not checked.
+     */
+    public record Credentials(long uid, long gid, Set<Long> groups) {
+        public Credentials {
+            TreeSet<Long> all = new TreeSet<>(groups);
+            if (gid >= 0) {
+                all.add(gid);
+            }
+            groups = java.util.Collections.unmodifiableSet(all);
+        }
+
+        /** Just a user and its group, no supplementary groups ({@code gid} -1: none). */
+        public static Credentials of(long uid, long gid) {
+            return new Credentials(uid, gid, Set.of());
+        }
+
+        public boolean isRoot() {
+            return uid == 0;
+        }
+
+        /** Whether {@code g} is the group or one of the supplementary groups. */
+        public boolean inGroup(long g) {
+            return groups.contains(g);
+        }
+
+        /**
+         * {@code uid} and {@code gid} (the kernel's fsuid and fsgid of a request) with the
+         * supplementary groups of thread {@code tid} from {@code /proc/<tid>/status}. A thread that
+         * has gone meanwhile gives none: the check then only knows {@code gid}, which refuses more,
+         * never less.
+         */
+        public static Credentials ofThread(long tid, long uid, long gid) throws IOException {
+            try {
+                return new Credentials(uid, gid, parseGroups(Files.readAllLines(Path.of("/proc/" + tid + "/status"))));
+            } catch (NoSuchFileException e) {
+                return of(uid, gid);
+            }
+        }
+
+        /** {@code UID:GID:G1,G2,...}, as {@link #decode} reads it (a control socket request field). */
+        public String encode() {
+            StringBuilder b =
+                    new StringBuilder().append(uid).append(':').append(gid).append(':');
+            groups.forEach(g -> b.append(g).append(','));
+            return b.toString();
+        }
+
+        /** Reads {@link #encode()}'s form; malformed is IllegalArgumentException. */
+        public static Credentials decode(String s) {
+            String[] f = s.split(":", -1);
+            if (f.length != 3) {
+                throw new IllegalArgumentException("malformed credentials " + s);
+            }
+            Set<Long> groups = new TreeSet<>();
+            for (String g : f[2].split(",")) {
+                if (!g.isEmpty()) {
+                    groups.add(Long.parseLong(g));
+                }
+            }
+            return new Credentials(Long.parseLong(f[0]), Long.parseLong(f[1]), groups);
+        }
+
+        /** The ids of the {@code Groups:} line of a {@code /proc/<pid>/status}. */
+        static Set<Long> parseGroups(List<String> status) {
+            Set<Long> out = new TreeSet<>();
+            for (String line : status) {
+                if (line.startsWith("Groups:")) {
+                    for (String g : line.substring(7).trim().split("\\s+")) {
+                        if (!g.isEmpty()) {
+                            out.add(Long.parseLong(g));
+                        }
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
     private final String id;
     private final MutableTree tree;
     private final ObjectId baseRoot;
     private final ObjectId baseSnapshot;
     private final long baseSeq;
     private final long startedNs;
-    private final long uid;
+    private final Credentials creds;
     private final long rootPid;
     private final String rootCommand;
     private final String message;
@@ -39,7 +127,7 @@ public final class Transaction {
             ObjectId baseSnapshot,
             long baseSeq,
             long startedNs,
-            long uid,
+            Credentials creds,
             long rootPid,
             String rootCommand,
             String message,
@@ -50,7 +138,7 @@ public final class Transaction {
         this.baseSnapshot = baseSnapshot;
         this.baseSeq = baseSeq;
         this.startedNs = startedNs;
-        this.uid = uid;
+        this.creds = creds;
         this.rootPid = rootPid;
         this.rootCommand = rootCommand;
         this.message = message;
@@ -101,7 +189,12 @@ public final class Transaction {
 
     /** The user that owns it: only they (or root) may commit, abort or inspect it. */
     public long uid() {
-        return uid;
+        return creds.uid();
+    }
+
+    /** The user, group and groups it acts as (see {@link Credentials}). */
+    public Credentials creds() {
+        return creds;
     }
 
     public long rootPid() {

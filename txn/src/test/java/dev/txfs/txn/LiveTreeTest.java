@@ -207,4 +207,59 @@ class LiveTreeTest {
         assertEquals(liveRoot, live.sync());
         assertEquals(4, live.tree().get("/f").size());
     }
+
+    /**
+     * Issue 14, finding 1: a commit's permission check runs under the lock after the merge, sees
+     * the changes as they would land, and when it refuses nothing changes and the transaction
+     * stays open.
+     */
+    @Test
+    void commit_whenTheCheckRefuses_throwsDeniedChangesNothingAndStaysOpen() throws Exception {
+        LiveTree live = open(Optional.empty());
+        ObjectId old = live.snapshot("root", "old");
+        live.tree().mkdir(live.tree().root(), "later".getBytes(UTF_8), 0755, 0, 0);
+        ObjectId liveRoot = live.sync();
+        ObjectId head = store.refs().find(Snapshots.HEAD).orElseThrow();
+        Transaction t = live.begin("t1", old, Transaction.Credentials.of(65534, 65534), 1, "sh", "");
+        t.tree().createFile(t.tree().root(), "x".getBytes(UTF_8), 0644, 65534, 65534);
+        List<List<String>> seen = new java.util.ArrayList<>();
+        LiveTree.CommitCheck refuse = (s, l, merged, applied) -> {
+            seen.add(applied.stream().map(dev.txfs.journal.Change::path).toList());
+            assertEquals(liveRoot, l);
+            return List.of("/x: no");
+        };
+        LiveTree.DeniedException e = org.junit.jupiter.api.Assertions.assertThrows(
+                LiveTree.DeniedException.class, () -> live.commit(t, "nobody", "m", refuse));
+        assertEquals(List.of("/x: no"), e.paths());
+        assertEquals(List.of(List.of("/x")), seen);
+        assertEquals(Transaction.State.OPEN, t.state());
+        assertEquals(liveRoot, live.sync());
+        assertEquals(head, store.refs().find(Snapshots.HEAD).orElseThrow());
+
+        LiveTree.CommitResult r = live.commit(t, "nobody", "m", (s, l, merged, applied) -> List.of());
+        assertEquals(Transaction.State.COMMITTED, t.state());
+        assertTrue(
+                live.tree().find("/x").isPresent() && live.tree().find("/later").isPresent());
+        assertTrue(r.snapshot() != null);
+    }
+
+    @Test
+    void credentials_parseGroups_readsTheGroupsLineOfProcStatus() {
+        assertEquals(
+                java.util.Set.of(4L, 24L, 1000L),
+                Transaction.Credentials.parseGroups(List.of("Name:\tsh", "Groups:\t4 24 1000 ", "Uid:\t0")));
+        assertEquals(java.util.Set.of(), Transaction.Credentials.parseGroups(List.of("Groups:\t")));
+        assertEquals(java.util.Set.of(7L, 8L), new Transaction.Credentials(1, 7, java.util.Set.of(8L)).groups());
+    }
+
+    @Test
+    void credentials_encode_decodesToTheSame_andMalformedIsRefused() {
+        Transaction.Credentials c = new Transaction.Credentials(65534, 65534, java.util.Set.of(4L, 100L));
+        assertEquals(c, Transaction.Credentials.decode(c.encode()));
+        assertEquals(Transaction.Credentials.of(5, -1), Transaction.Credentials.decode("5:-1:"));
+        org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> Transaction.Credentials.decode("5:1"));
+        org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> Transaction.Credentials.decode("x:1:"));
+    }
 }

@@ -90,6 +90,51 @@ public final class PosixAcl {
         return (mode & ~0777) | bits;
     }
 
+    /**
+     * Whether this access ACL grants {@code want} (rwx bits, 4 2 1) to a user that does not own the
+     * node: the kernel's {@code posix_acl_permission} past its owner step. A matching named-user
+     * entry decides (masked); else the group class: if the owning group or a named group the user is
+     * in grants it (masked) it is granted, and if any matched without granting it is refused; else
+     * the other entry. The owner's own access is the mode's owner bits, as in the kernel.
+     */
+    public boolean grantsNonOwner(long uid, java.util.Set<Long> groups, long ownerGid, int want) {
+        int mask = 7;
+        for (Entry e : entries) {
+            if (e.tag() == MASK) {
+                mask = e.perm();
+            }
+        }
+        for (Entry e : entries) {
+            if (e.tag() == USER && Integer.toUnsignedLong(e.id()) == uid) {
+                return (e.perm() & mask & want) == want;
+            }
+        }
+        boolean matched = false;
+        for (Entry e : entries) {
+            boolean member =
+                    switch (e.tag()) {
+                        case GROUP_OBJ -> groups.contains(ownerGid);
+                        case GROUP -> groups.contains(Integer.toUnsignedLong(e.id()));
+                        default -> false;
+                    };
+            if (member) {
+                if ((e.perm() & mask & want) == want) {
+                    return true;
+                }
+                matched = true;
+            }
+        }
+        if (matched) {
+            return false;
+        }
+        for (Entry e : entries) {
+            if (e.tag() == OTHER) {
+                return (e.perm() & want) == want;
+            }
+        }
+        return false;
+    }
+
     /** This access ACL after chmod to {@code mode}: owner, mask (else group) and other follow the mode. */
     public PosixAcl chmod(int mode) {
         boolean hasMask = entries.stream().anyMatch(e -> e.tag() == MASK);

@@ -56,6 +56,16 @@ public interface LibC {
 
     int renameat(int olddirfd, @In byte[] oldpath, int newdirfd, @In byte[] newpath);
 
+    int fchmod(int fd, int mode);
+
+    int fchown(int fd, int uid, int gid);
+
+    int fsetxattr(int fd, @In byte[] name, @In byte[] value, long size, int flags);
+
+    int futimens(int fd, @In long[] times);
+
+    int dup(int fd);
+
     int umask(int mask);
 
     int geteuid();

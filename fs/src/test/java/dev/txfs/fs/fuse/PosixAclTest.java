@@ -77,4 +77,19 @@ class PosixAclTest {
         assertNull(in.access());
         assertEquals(0100640, in.mode());
     }
+
+    /** The kernel's posix_acl_permission for a user that does not own the node. */
+    @Test
+    void grantsNonOwner_followsNamedUserThenGroupClassThenOther() throws FsException {
+        // owner rwx, user 1000 rw-, group r-x, group 100 ---, mask rw-, other rwx
+        PosixAcl a = PosixAcl.decode(acl(1, 7, ANY, 2, 6, 1000, 4, 5, ANY, 8, 0, 100, 0x10, 6, ANY, 0x20, 7, ANY));
+        java.util.Set<Long> none = java.util.Set.of();
+        assertTrue(a.grantsNonOwner(1000, none, 0, 2), "named user: rw- under the mask");
+        assertFalse(a.grantsNonOwner(1000, none, 0, 1), "named user: no x, even though other has it");
+        assertTrue(a.grantsNonOwner(2000, java.util.Set.of(0L), 0, 4), "owning group: r-x masked by rw-");
+        assertFalse(a.grantsNonOwner(2000, java.util.Set.of(0L), 0, 1), "owning group: x masked off");
+        assertFalse(a.grantsNonOwner(2000, java.util.Set.of(100L), 0, 4), "a matching group entry decides");
+        assertTrue(a.grantsNonOwner(2000, java.util.Set.of(100L, 0L), 0, 4), "any matching group that grants");
+        assertTrue(a.grantsNonOwner(2000, none, 0, 7), "no entry matches: other");
+    }
 }

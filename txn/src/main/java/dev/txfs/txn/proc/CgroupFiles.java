@@ -7,13 +7,18 @@ import java.io.UncheckedIOException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 
@@ -117,5 +122,52 @@ final class CgroupFiles {
         return e instanceof FileSystemException f && f.getReason() != null
                 ? f.getReason()
                 : String.valueOf(e.getMessage());
+    }
+
+    /**
+     * Removes the empty cgroups a crashed daemon left: root-owned directories whose name starts
+     * with {@code namePrefix}, anywhere below {@code mountPoint} (one walk). Populated ones stay to
+     * their processes; a user's look-alike (not root's) is not touched.
+     */
+    static void removeStale(Path mountPoint, String namePrefix) {
+        List<Path> stale = new ArrayList<>();
+        try {
+            Files.walkFileTree(mountPoint, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                    Path name = dir.getFileName();
+                    if (name != null && name.toString().startsWith(namePrefix) && ownedByRoot(dir)) {
+                        stale.add(dir);
+                        return FileVisitResult.SKIP_SUBTREE;
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException e) {
+                    return FileVisitResult.CONTINUE; // a cgroup removed while we walk
+                }
+            });
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot walk the cgroup2 hierarchy at " + mountPoint, e);
+        }
+        for (Path d : stale) {
+            try {
+                for (Path s : subtreeDeepestFirst(d)) {
+                    Files.delete(s);
+                }
+                LOG.info("removed stale cgroup " + d);
+            } catch (IOException e) {
+                LOG.warning("cgroup " + d + " left by an earlier txfs daemon still has processes; leaving it");
+            }
+        }
+    }
+
+    private static boolean ownedByRoot(Path dir) {
+        try {
+            return ((Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS)) == 0;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 }

@@ -2,59 +2,71 @@ package dev.txfs.txn.proc;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Membership by cgroup v2: each transaction is the cgroup {@code <mount>/txfs/<instance>/<txnId>},
- * and a process belongs to the transaction whose cgroup (or a cgroup below it) it is in.
+ * Membership by cgroup v2: each transaction is a cgroup {@code txfs-<instance>-<txnId>} made
+ * <em>inside</em> the cgroup its processes came from, and a process belongs to the transaction
+ * whose cgroup (or a cgroup below it) it is in.
  *
  * <p>Implementation notes.
  *
  * <ul>
- *   <li>Layout. {@code txfs} and {@code txfs/<instance>} never hold processes, only transaction
- *       cgroups (the "no internal processes" rule would forbid it as soon as a controller is
- *       enabled). No controller is enabled by txfs: the cgroups only label processes.
- *   <li>Joining. {@link #add} moves the root first, so whatever it forks from then on is born
- *       inside; then it moves the root's existing descendants, repeating until a pass finds none
- *       left outside (a descendant may fork while we move it). Each moved process's previous
- *       cgroup is remembered against its {@link ProcessRef}. A descendant is moved only if it was
- *       where the root was (outside txfs, or in the same transaction of this instance): one already
- *       in a nested transaction, or in another instance's, stays there — as with parent walk, the
- *       nearest root wins.
- *   <li>A process is in one cgroup: a root already in another instance's transaction is refused
- *       rather than silently taken out of it.
- *   <li>Leaving. {@link #remove} forgets the transaction first (members resolve to the live tree
- *       at once), then moves every process still in the cgroup back — to its remembered cgroup,
- *       or for processes born inside to the first root's — falling back to the nearest existing
- *       ancestor cgroup outside {@code txfs}, finally the hierarchy's root; then rmdirs, retrying
- *       while processes are still leaving. Members may make cgroups inside their own: those are
- *       drained and removed too.
- *   <li>Resolving is one read of {@code /proc/<tid>/cgroup}, which works for thread ids directly,
- *       then a map lookup; cached ({@link ResolveCache}). With no transaction open, nothing is
+ *   <li>Layout. A process in cgroup {@code O} joins {@code O/txfs-<instance>-<txnId>}: a child of
+ *       its own cgroup, so every limit of {@code O} and of its ancestors (pids.max, memory.max,
+ *       cpu weights, systemd's per-unit accounting and kill) still applies to it and to what it
+ *       forks. cgroup v2 lets a cgroup that holds processes have children as long as it enables no
+ *       controller in {@code cgroup.subtree_control}, and a cgroup that holds processes cannot
+ *       enable one (the "no internal processes" rule; the hierarchy's root is exempt, and there a
+ *       child only adds controllers without limits). A transaction whose processes came from
+ *       several cgroups has one such cgroup under each. No controller is enabled by txfs: the
+ *       cgroups only label processes.
+ *   <li>Resolving is one read of {@code /proc/<tid>/cgroup} (it works for thread ids directly),
+ *       then a lookup of the path and its ancestors in a map of the exact cgroup paths this
+ *       membership made. A name alone proves nothing: a user who may make cgroups (a delegated
+ *       subtree, a container) can make one called {@code txfs-<instance>-<id>} anywhere, but only
+ *       the paths txfs made count, and those are root's directories, into which only root can move
+ *       processes. Not cached: checking that a cached thread id still names the same thread (its
+ *       start time, finding 15) costs the same one read. With no transaction open, nothing is
  *       read.
- *   <li>A daemon that crashed leaves its cgroups. {@link #open} removes the empty ones it finds
- *       under its instance directory; populated ones are left to their processes and their ids
- *       cannot be reused ({@link #add} fails with "already exists").
+ *   <li>Joining. {@link #add} checks every process it would move against the transaction's user
+ *       (all of them first, then each again just before it moves), then moves the root first, so
+ *       whatever it forks from then on is born inside; then its existing descendants, repeating
+ *       until a pass finds none left outside (a descendant may fork while we move it). Each moved
+ *       process's previous cgroup is remembered against its {@link ProcessRef}. A descendant is
+ *       moved only if it was where the root was (in no transaction, or in the same one of this
+ *       membership): one in a nested transaction, or in another daemon's, stays there; as with
+ *       parent walk, the nearest root wins. A root in one of our transactions gets its new cgroup
+ *       beside that transaction's (under the cgroup both came from), not inside it.
+ *   <li>A process is in one cgroup: a root in another daemon's transaction (a path component
+ *       {@code txfs-…} that is not ours, or the top-level {@code txfs} of older versions) is
+ *       refused rather than silently taken out of it.
+ *   <li>Leaving. {@link #remove} forgets the transaction first (members resolve to the live tree
+ *       at once), then moves every process still in its cgroups back: to its remembered cgroup, or
+ *       for processes born inside to the cgroup the transaction cgroup was made in; failing that
+ *       (gone, or it took controllers meanwhile) to the nearest ancestor that takes it. Then it
+ *       rmdirs, retrying while processes are still leaving. Members may make cgroups inside their
+ *       own (root members can): those are drained and removed too.
+ *   <li>A daemon that crashed leaves its cgroups. {@link #open} walks the hierarchy once and
+ *       removes the empty root-owned {@code txfs-<instance>-*} cgroups it finds; populated ones
+ *       are left to their processes and their ids cannot be reused ({@link #add} fails with
+ *       "already exists").
  * </ul>
  */
 final class CgroupMembership implements Membership {
     private static final Logger LOG = Logger.getLogger(CgroupMembership.class.getName());
-
-    /** The directory under the cgroup2 mount that holds every instance. */
-    static final String TOP = "txfs";
 
     /** Passes over the root's descendants in {@link #add}. */
     private static final int MAX_MOVE_PASSES = 10;
@@ -64,91 +76,56 @@ final class CgroupMembership implements Membership {
 
     private static final long DRAIN_PAUSE_MS = 10;
 
-    /** One transaction's cgroup. */
+    /** One transaction: its cgroups, one per cgroup its processes came from. */
     private static final class Txn {
         final String id;
-        final Path dir;
-        final String path;
         final Optional<String> answer;
+
+        /** Cgroup path of each of its cgroups → its directory; written under the lock. */
+        final Map<String, Path> cgroups = new ConcurrentHashMap<>();
 
         /** The cgroup each moved process came from. Guarded by the membership lock. */
         final Map<ProcessRef, String> origins = new HashMap<>();
 
-        /** The first root's previous cgroup: where processes born inside go back to. */
-        String rootOrigin;
-
-        Txn(String id, Path dir, String path) {
+        Txn(String id) {
             this.id = id;
-            this.dir = dir;
-            this.path = path;
             this.answer = Optional.of(id);
         }
     }
 
     private final Cgroup2Mount mount;
-    private final Path topDir;
-    private final Path instanceDir;
-    private final String topPrefix;
-    private final String memberPrefix;
-    private final boolean createdTop;
     private final long self = ProcessHandle.current().pid();
-    private final ResolveCache cache;
     private final ConcurrentHashMap<String, Txn> txns = new ConcurrentHashMap<>();
+
+    /** The exact paths of the transaction cgroups this membership made. */
+    private final TxnCgroups<Txn> paths;
+
     private final Object lock = new Object();
 
-    /** Transactions whose cgroup could not be removed yet; retried by close. Guarded by lock. */
+    /** Transactions whose cgroups could not be removed yet; retried by close. Guarded by lock. */
     private final List<Txn> leftovers = new ArrayList<>();
 
     /** Guarded by lock. */
     private boolean closed;
 
-    private CgroupMembership(
-            Cgroup2Mount mount, Path topDir, Path instanceDir, boolean createdTop, LongSupplier ticker) {
+    private CgroupMembership(Cgroup2Mount mount, String instance) {
         this.mount = mount;
-        this.topDir = topDir;
-        this.instanceDir = instanceDir;
-        this.topPrefix = mount.pathOf(topDir) + "/";
-        this.memberPrefix = mount.pathOf(instanceDir) + "/";
-        this.createdTop = createdTop;
-        this.cache = new ResolveCache(ticker);
+        this.paths = new TxnCgroups<>(instance, mount.pathOf(mount.mountPoint().resolve(TxnCgroups.OLD_TOP)));
     }
 
-    /**
-     * Creates {@code <cgroup2 mount>/txfs/<instance>}; throws, saying why, if the hierarchy is
-     * missing or not writable.
-     */
-    static CgroupMembership open(String instance, LongSupplier ticker) throws IOException {
+    /** Checks that the cgroup v2 hierarchy can take transaction cgroups; throws, saying why, if not. */
+    static CgroupMembership open(String instance) throws IOException {
         Ids.check(instance, "instance name");
         Cgroup2Mount mount = Cgroup2Mount.find().orElseThrow(() -> new IOException("no cgroup2 hierarchy is mounted"));
         if (mount.readOnly()) {
             throw new IOException("the cgroup2 hierarchy at " + mount.mountPoint() + " is mounted read-only");
         }
-        Path top = mount.mountPoint().resolve(TOP);
-        Path dir = top.resolve(instance);
-        boolean createdTop = false;
-        for (int attempt = 0; ; attempt++) {
-            try {
-                createdTop |= CgroupFiles.mkdir(top);
-                CgroupFiles.mkdir(dir);
-                break;
-            } catch (NoSuchFileException e) {
-                // Another instance's close removed txfs/ between our two mkdirs.
-                if (attempt == 3) {
-                    throw new IOException("cannot create cgroup " + dir + ": " + CgroupFiles.reason(e), e);
-                }
-            } catch (IOException e) {
-                throw new IOException("cannot create cgroup " + dir + ": " + CgroupFiles.reason(e), e);
-            }
+        if (!Files.isWritable(mount.mountPoint())
+                || !Files.isWritable(mount.mountPoint().resolve("cgroup.procs"))) {
+            throw new IOException("cannot write the cgroup2 hierarchy at " + mount.mountPoint());
         }
-        if (!Files.isWritable(dir.resolve("cgroup.procs"))) {
-            CgroupFiles.rmdirQuietly(dir);
-            if (createdTop) {
-                CgroupFiles.rmdirQuietly(top);
-            }
-            throw new IOException("cannot write " + dir.resolve("cgroup.procs"));
-        }
-        CgroupMembership m = new CgroupMembership(mount, top, dir, createdTop, ticker);
-        m.removeStaleCgroups();
+        CgroupMembership m = new CgroupMembership(mount, instance);
+        CgroupFiles.removeStale(mount.mountPoint(), m.paths.name(""));
         return m;
     }
 
@@ -159,7 +136,7 @@ final class CgroupMembership implements Membership {
 
     /** Locking: takes the membership lock; does not block {@link #resolve}. */
     @Override
-    public void add(String txnId, ProcessRef root) throws IOException {
+    public List<Foreign> add(String txnId, ProcessRef root, long uid, boolean othersAllowed) throws IOException {
         Ids.check(txnId, "transaction id");
         synchronized (lock) {
             if (closed) {
@@ -170,37 +147,39 @@ final class CgroupMembership implements Membership {
             }
             String origin =
                     ProcInfo.cgroup2Path(root.pid()).filter(p -> root.alive()).orElseThrow(() -> gone(root.pid()));
-            if (origin.startsWith(topPrefix) && ownTxn(origin).isEmpty()) {
+            if (paths.inOther(origin)) {
                 throw new IOException("process " + root.pid() + " is in the cgroup " + origin
                         + " of another txfs daemon's transaction; a process can be in one such transaction at a"
                         + " time");
             }
+            Optional<Txn> rootWasIn = paths.owner(origin);
+            Map<Long, Foreign> foreign = new LinkedHashMap<>();
+            Owners.check(root.pid(), uid, othersAllowed).ifPresent(f -> foreign.put(f.pid(), f));
             Txn t = txns.get(txnId);
+            for (long pid : toMove(t, root, rootWasIn)) {
+                Owners.check(pid, uid, othersAllowed).ifPresent(f -> foreign.put(f.pid(), f));
+            }
             boolean fresh = t == null;
             if (fresh) {
-                Path dir = instanceDir.resolve(txnId);
-                try {
-                    Files.createDirectory(dir);
-                } catch (FileAlreadyExistsException e) {
-                    throw new IOException("cgroup " + dir + " already exists (left by an earlier txfs daemon?)");
-                } catch (IOException e) {
-                    throw new IOException("cannot create cgroup " + dir + ": " + CgroupFiles.reason(e), e);
-                }
-                t = new Txn(txnId, dir, mount.pathOf(dir));
+                t = new Txn(txnId);
                 txns.put(txnId, t);
             }
             try {
-                moveInWithLock(t, root, origin);
-                moveDescendantsWithLock(t, root, origin);
+                if (!rootWasIn.equals(Optional.of(t))) {
+                    moveInWithLock(t, root, origin);
+                }
+                if (!root.alive()) {
+                    throw gone(root.pid());
+                }
+                moveDescendantsWithLock(t, root, rootWasIn, uid, othersAllowed, foreign);
             } catch (IOException | RuntimeException e) {
                 if (fresh) {
-                    txns.remove(txnId);
+                    forgetWithLock(t);
                     drainAndRemoveWithLock(t);
                 }
                 throw e;
-            } finally {
-                cache.clear();
             }
+            return List.copyOf(foreign.values());
         }
     }
 
@@ -209,26 +188,25 @@ final class CgroupMembership implements Membership {
         if (tid <= 0 || txns.isEmpty()) {
             return Optional.empty();
         }
-        return cache.get(tid, this::resolveUncached);
+        return resolveUncached(tid);
     }
 
     /** One read of {@code /proc/<tid>/cgroup}. */
     Optional<String> resolveUncached(long tid) {
-        return ProcInfo.cgroup2Path(tid).flatMap(this::ownTxn).map(t -> t.id);
+        return ProcInfo.cgroup2Path(tid).flatMap(paths::owner).map(t -> t.id);
     }
 
     @Override
     public void remove(String txnId) {
         synchronized (lock) {
-            Txn t = txns.remove(txnId);
+            Txn t = txns.get(txnId);
             if (t == null) {
                 return;
             }
-            cache.clear();
+            forgetWithLock(t);
             if (!drainAndRemoveWithLock(t)) {
                 leftovers.add(t);
             }
-            cache.clear();
         }
     }
 
@@ -238,13 +216,20 @@ final class CgroupMembership implements Membership {
         if (t == null) {
             return false;
         }
-        try {
-            return Files.readString(t.dir.resolve("cgroup.events")).contains("populated 1");
-        } catch (NoSuchFileException e) {
-            return !CgroupFiles.readPids(t.dir).isEmpty(); // kernels before 4.13 have no cgroup.events
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        for (Path dir : List.copyOf(t.cgroups.values())) {
+            try {
+                if (Files.readString(dir.resolve("cgroup.events")).contains("populated 1")) {
+                    return true;
+                }
+            } catch (NoSuchFileException e) {
+                if (Files.isDirectory(dir) && !CgroupFiles.readPids(dir).isEmpty()) {
+                    return true; // kernels before 4.13 have no cgroup.events
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
+        return false;
     }
 
     @Override
@@ -254,92 +239,119 @@ final class CgroupMembership implements Membership {
                 return;
             }
             closed = true;
-            for (String id : List.copyOf(txns.keySet())) {
-                Txn t = txns.remove(id);
+            for (Txn t : List.copyOf(txns.values())) {
+                forgetWithLock(t);
                 if (!drainAndRemoveWithLock(t)) {
                     leftovers.add(t);
                 }
             }
-            cache.clear();
             for (Txn t : List.copyOf(leftovers)) {
                 if (drainAndRemoveWithLock(t)) {
                     leftovers.remove(t);
                 } else {
-                    LOG.warning("cannot remove cgroup " + t.dir + ": processes keep appearing in it");
+                    LOG.warning("cannot remove the cgroups of transaction " + t.id + ": processes keep appearing in"
+                            + " them");
                 }
             }
-            CgroupFiles.rmdirQuietly(instanceDir);
-            if (createdTop) {
-                CgroupFiles.rmdirQuietly(topDir);
-            }
         }
     }
 
-    Path instanceDir() {
-        return instanceDir;
+    /** The directories of a transaction's cgroups (for tests). */
+    List<Path> cgroupDirs(String txnId) {
+        Txn t = txns.get(txnId);
+        return t == null ? List.of() : List.copyOf(t.cgroups.values());
     }
 
-    /** The transaction whose cgroup is {@code cgroupPath} or an ancestor of it. */
-    private Optional<Txn> ownTxn(String cgroupPath) {
-        if (!cgroupPath.startsWith(memberPrefix)) {
-            return Optional.empty();
-        }
-        int from = memberPrefix.length();
-        int end = cgroupPath.indexOf('/', from);
-        return Optional.ofNullable(txns.get(end < 0 ? cgroupPath.substring(from) : cgroupPath.substring(from, end)));
+    /** The name of a transaction's cgroups. */
+    String cgroupName(String txnId) {
+        return paths.name(txnId);
     }
 
-    private void moveInWithLock(Txn t, ProcessRef root, String origin) throws IOException {
-        if (CgroupFiles.isIn(origin, t.path)) {
-            return;
+    /** {@code t}'s cgroup under {@code base}, made if it has none there yet. */
+    private Path cgroupUnderWithLock(Txn t, String base) throws IOException {
+        Path parent = mount.dirOf(base)
+                .orElseThrow(() -> new IOException("cgroup " + base + " is outside the cgroup2 mount " + mount));
+        Path dir = parent.resolve(cgroupName(t.id));
+        String path = mount.pathOf(dir);
+        if (t.cgroups.containsKey(path)) {
+            return dir;
         }
         try {
-            CgroupFiles.writePid(t.dir, root.pid());
+            Files.createDirectory(dir);
+        } catch (FileAlreadyExistsException e) {
+            throw new IOException("cgroup " + dir + " already exists (left by an earlier txfs daemon?)");
+        } catch (IOException e) {
+            throw new IOException("cannot create cgroup " + dir + ": " + CgroupFiles.reason(e), e);
+        }
+        t.cgroups.put(path, dir);
+        paths.put(path, t);
+        return dir;
+    }
+
+    private void moveInWithLock(Txn t, ProcessRef p, String from) throws IOException {
+        Path dir = cgroupUnderWithLock(t, paths.base(from));
+        try {
+            CgroupFiles.writePid(dir, p.pid());
         } catch (IOException e) {
             if (CgroupFiles.isNoSuchProcess(e)) {
-                throw gone(root.pid());
+                throw gone(p.pid());
             }
             throw new IOException(
-                    "cannot move process " + root.pid() + " into cgroup " + t.dir + ": " + CgroupFiles.reason(e), e);
+                    "cannot move process " + p.pid() + " into cgroup " + dir + ": " + CgroupFiles.reason(e), e);
         }
-        t.origins.put(root, origin);
-        if (t.rootOrigin == null) {
-            t.rootOrigin = origin;
-        }
-        if (!root.alive()) {
-            throw gone(root.pid());
-        }
+        t.origins.put(p, from);
     }
 
     /**
-     * Moves the root's descendants that were where the root was (outside txfs, or in the same one
-     * of our transactions); a descendant already in another transaction is that transaction's.
+     * The root's descendants that a pass would move: those not in {@code t} yet that were where the
+     * root was (in none of our transactions or the same one, and in no other daemon's).
      */
-    private void moveDescendantsWithLock(Txn t, ProcessRef root, String rootOrigin) {
-        Optional<Txn> rootWasIn = ownTxn(rootOrigin);
+    private List<Long> toMove(Txn t, ProcessRef root, Optional<Txn> rootWasIn) {
+        List<Long> out = new ArrayList<>();
+        for (long pid : ProcInfo.descendants(root.pid())) {
+            if (pid == self) {
+                continue;
+            }
+            Optional<String> cg = ProcInfo.cgroup2Path(pid);
+            if (cg.isEmpty()) {
+                continue; // gone
+            }
+            Optional<Txn> in = paths.owner(cg.get());
+            if (t != null && in.equals(Optional.of(t))) {
+                continue; // already in
+            }
+            if (in.isPresent() ? !in.equals(rootWasIn) : paths.inOther(cg.get())) {
+                continue; // in a transaction the root was not in: it stays there
+            }
+            out.add(pid);
+        }
+        return out;
+    }
+
+    private void moveDescendantsWithLock(
+            Txn t,
+            ProcessRef root,
+            Optional<Txn> rootWasIn,
+            long uid,
+            boolean othersAllowed,
+            Map<Long, Foreign> foreign)
+            throws IOException {
         for (int pass = 0; pass < MAX_MOVE_PASSES; pass++) {
             int moved = 0;
-            for (long pid : ProcInfo.descendants(root.pid())) {
-                if (pid == self) {
+            for (long pid : toMove(t, root, rootWasIn)) {
+                Optional<ProcessRef> ref = ProcessRef.of(pid);
+                Optional<String> cg = ProcInfo.cgroup2Path(pid);
+                if (ref.isEmpty() || cg.isEmpty()) {
                     continue;
                 }
-                Optional<String> cg = ProcInfo.cgroup2Path(pid);
-                Optional<ProcessRef> ref = ProcessRef.of(pid);
-                if (cg.isEmpty() || ref.isEmpty() || CgroupFiles.isIn(cg.get(), t.path)) {
-                    continue; // gone, or already in
-                }
-                if (cg.get().startsWith(topPrefix)
-                        && (rootWasIn.isEmpty() || ownTxn(cg.get()).orElse(null) != rootWasIn.get())) {
-                    continue; // in a transaction the root was not in: it stays there
-                }
+                Owners.check(pid, uid, othersAllowed).ifPresent(f -> foreign.put(f.pid(), f));
                 try {
-                    CgroupFiles.writePid(t.dir, pid);
-                    t.origins.put(ref.get(), cg.get());
+                    moveInWithLock(t, ref.get(), cg.get());
                     moved++;
                 } catch (IOException e) {
-                    if (!CgroupFiles.isNoSuchProcess(e)) {
+                    if (!e.getMessage().endsWith(" is gone")) {
                         LOG.warning("process " + pid + " (" + ProcInfo.cmdline(pid) + ") stays outside transaction "
-                                + t.id + ": cannot move it into " + t.dir + ": " + CgroupFiles.reason(e));
+                                + t.id + ": " + e.getMessage());
                     }
                 }
             }
@@ -349,32 +361,41 @@ final class CgroupMembership implements Membership {
         }
     }
 
+    /** Members resolve to the live tree from now on. */
+    private void forgetWithLock(Txn t) {
+        txns.remove(t.id, t);
+        t.cgroups.keySet().forEach(p -> paths.remove(p, t));
+    }
+
     /**
-     * Moves every process in {@code t}'s cgroup subtree out, then removes the subtree; true once
-     * the directory is gone.
+     * Moves every process in {@code t}'s cgroup subtrees out, then removes the subtrees; true once
+     * every directory is gone.
      */
     private boolean drainAndRemoveWithLock(Txn t) {
         for (int attempt = 0; attempt < MAX_DRAIN_ATTEMPTS; attempt++) {
-            List<Path> dirs = CgroupFiles.subtreeDeepestFirst(t.dir);
-            if (dirs.isEmpty()) {
-                return true;
-            }
-            for (Path d : dirs) {
-                for (long pid : CgroupFiles.readPids(d)) {
-                    moveBackWithLock(t, pid);
-                }
-            }
             boolean removed = true;
-            for (Path d : dirs) {
-                try {
-                    Files.delete(d);
-                } catch (NoSuchFileException e) {
-                    // gone already
-                } catch (IOException e) {
-                    removed = false;
+            for (Map.Entry<String, Path> cgroup : List.copyOf(t.cgroups.entrySet())) {
+                List<Path> dirs = CgroupFiles.subtreeDeepestFirst(cgroup.getValue());
+                String home = CgroupFiles.parent(cgroup.getKey());
+                for (Path d : dirs) {
+                    for (long pid : CgroupFiles.readPids(d)) {
+                        moveBackWithLock(t, pid, home);
+                    }
+                }
+                for (Path d : dirs) {
+                    try {
+                        Files.delete(d);
+                    } catch (NoSuchFileException e) {
+                        // gone already
+                    } catch (IOException e) {
+                        removed = false;
+                    }
+                }
+                if (!Files.exists(cgroup.getValue())) {
+                    t.cgroups.remove(cgroup.getKey());
                 }
             }
-            if (removed) {
+            if (removed && t.cgroups.isEmpty()) {
                 return true;
             }
             try {
@@ -388,19 +409,26 @@ final class CgroupMembership implements Membership {
     }
 
     /**
-     * Moves {@code pid} to the cgroup it came from; failing that (gone, or it cannot take
-     * processes) to its nearest ancestor outside txfs, down to the hierarchy's root.
+     * Moves {@code pid} to the cgroup it came from; failing that (born inside, gone, or it cannot
+     * take processes) to {@code home}, the cgroup the transaction cgroup was made in, then to its
+     * ancestors, never into a transaction cgroup that is not live.
      */
-    private void moveBackWithLock(Txn t, long pid) {
+    private void moveBackWithLock(Txn t, long pid, String home) {
         Optional<ProcessRef> ref = ProcessRef.of(pid);
         if (ref.isEmpty()) {
             return;
         }
-        String target = t.origins.getOrDefault(ref.get(), t.rootOrigin != null ? t.rootOrigin : mount.root());
+        List<String> targets = new ArrayList<>();
+        String origin = t.origins.get(ref.get());
+        if (origin != null) {
+            targets.add(origin);
+        }
+        for (String p = home; p != null; p = CgroupFiles.parent(p)) {
+            targets.add(p);
+        }
         IOException last = null;
-        for (String p = target; p != null; p = CgroupFiles.parent(p)) {
-            if (p.equals(topPrefix.substring(0, topPrefix.length() - 1))
-                    || p.startsWith(topPrefix) && !isLiveTxnDir(p)) {
+        for (String p : targets) {
+            if (paths.inOther(p)) {
                 continue;
             }
             Optional<Path> dir = mount.dirOf(p);
@@ -417,30 +445,7 @@ final class CgroupMembership implements Membership {
                 last = e;
             }
         }
-        LOG.log(Level.WARNING, "cannot move process " + pid + " out of " + t.dir, last);
-    }
-
-    private boolean isLiveTxnDir(String cgroupPath) {
-        return ownTxn(cgroupPath).filter(x -> x.path.equals(cgroupPath)).isPresent();
-    }
-
-    /** Removes the empty cgroups a crashed daemon left under this instance's directory. */
-    private void removeStaleCgroups() {
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(instanceDir, Files::isDirectory)) {
-            for (Path d : dirs) {
-                List<Path> subtree = CgroupFiles.subtreeDeepestFirst(d);
-                try {
-                    for (Path s : subtree) {
-                        Files.delete(s);
-                    }
-                    LOG.info("removed stale cgroup " + d);
-                } catch (IOException e) {
-                    LOG.warning("cgroup " + d + " left by an earlier txfs daemon still has processes; leaving it");
-                }
-            }
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot list " + instanceDir, e);
-        }
+        LOG.log(Level.WARNING, "cannot move process " + pid + " out of transaction " + t.id + "'s cgroups", last);
     }
 
     private static IOException gone(long pid) {

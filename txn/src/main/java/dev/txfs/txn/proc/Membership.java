@@ -1,6 +1,7 @@
 package dev.txfs.txn.proc;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -9,7 +10,8 @@ import java.util.Optional;
  *
  * <p>A transaction's members are the process trees of its roots: a root, its descendants when it
  * was added, and every process they start afterwards. Two ways to track them ({@link Mode}):
- * cgroup v2 (a cgroup per transaction; nothing leaves by re-parenting) and parent walk (a walk up
+ * cgroup v2 (a cgroup per transaction below each member's own cgroup, whose limits keep applying;
+ * nothing leaves by re-parenting) and parent walk (a walk up
  * the ppid chain; a process that re-parents itself to init — double fork, daemonizing — leaves).
  *
  * <p>Threads: {@link #resolve} and {@link #hasMembers} may be called from any thread at any time
@@ -31,9 +33,39 @@ public interface Membership extends AutoCloseable {
      * may have several roots. Throws IOException with a clear message if impossible, e.g.
      * "process N is gone".
      *
+     * <p>Every process it takes in is checked against {@code uid}: one whose four uids (real,
+     * effective, saved, fs) are not all {@code uid} is another user's. Without {@code
+     * othersAllowed} such a process makes the whole call fail with {@link ForeignProcessException}
+     * and nothing changes; with it, it is taken in and listed in the answer.
+     *
+     * @param uid the user the transaction is for
+     * @param othersAllowed whether other users' processes may be taken in (root's begin)
+     * @return the other users' processes taken in (empty without {@code othersAllowed})
      * @throws IllegalArgumentException if {@code txnId} is not 1 to 64 of {@code [A-Za-z0-9_-]}
      */
-    void add(String txnId, ProcessRef root) throws IOException;
+    List<Foreign> add(String txnId, ProcessRef root, long uid, boolean othersAllowed) throws IOException;
+
+    /** A process of another user that {@link #add} took in or would have. */
+    record Foreign(long pid, ProcInfo.Uids uids, String command) {
+        @Override
+        public String toString() {
+            return "process " + pid + " (" + command + ") of " + uids;
+        }
+    }
+
+    /** {@link #add} would take in another user's process and was not allowed to. */
+    final class ForeignProcessException extends IOException {
+        private final transient Foreign process;
+
+        ForeignProcessException(Foreign process) {
+            super(process + ": a transaction may take in only its user's own processes");
+            this.process = process;
+        }
+
+        public Foreign process() {
+            return process;
+        }
+    }
 
     /**
      * The transaction the thread {@code tid} (FUSE header pid) belongs to, or empty for the live
@@ -65,14 +97,14 @@ public interface Membership extends AutoCloseable {
      * it is used when the cgroup v2 hierarchy is mounted and writable, else parent walk (check
      * {@link #mode()}); {@link Mode#PARENT_WALK} always gives parent walk.
      *
-     * @param instanceName distinguishes daemons on one machine (it names the cgroup directory
-     *     {@code txfs/<instanceName>}); 1 to 64 of {@code [A-Za-z0-9_-]}
+     * @param instanceName distinguishes daemons on one machine (it is in the name of every
+     *     transaction cgroup, {@code txfs-<instanceName>-<txnId>}); 1 to 64 of {@code [A-Za-z0-9_-]}
      */
     static Membership create(Mode preferred, String instanceName) {
         Ids.check(instanceName, "instance name");
         if (preferred == Mode.CGROUP) {
             try {
-                return CgroupMembership.open(instanceName, System::nanoTime);
+                return CgroupMembership.open(instanceName);
             } catch (IOException e) {
                 return new ParentWalkMembership(System::nanoTime, "cgroup v2 unusable: " + e.getMessage());
             }

@@ -39,7 +39,7 @@ final class ParentWalkMembership implements Membership {
     private volatile Map<Long, List<Root>> byPid = Map.of();
 
     ParentWalkMembership(LongSupplier ticker, String why) {
-        this.cache = new ResolveCache(ticker);
+        this.cache = new ResolveCache(ticker, ParentWalkMembership::startTime);
         LOG.fine(() -> "membership by parent walk (" + why + ")");
     }
 
@@ -50,14 +50,24 @@ final class ParentWalkMembership implements Membership {
 
     /** Locking: takes the membership lock; does not block {@link #resolve}. */
     @Override
-    public void add(String txnId, ProcessRef root) throws IOException {
+    public List<Foreign> add(String txnId, ProcessRef root, long uid, boolean othersAllowed) throws IOException {
         Ids.check(txnId, "transaction id");
         synchronized (lock) {
             if (!root.alive()) {
                 throw new IOException("process " + root.pid() + " is gone");
             }
+            // The root's descendants become members by ancestry alone: check them all first.
+            List<Foreign> foreign = new ArrayList<>();
+            Owners.check(root.pid(), uid, othersAllowed).ifPresent(foreign::add);
+            for (long pid : ProcInfo.descendants(root.pid())) {
+                Owners.check(pid, uid, othersAllowed).ifPresent(foreign::add);
+            }
+            if (!root.alive()) {
+                throw new IOException("process " + root.pid() + " is gone");
+            }
             roots.computeIfAbsent(txnId, k -> new LinkedHashSet<>()).add(root);
             rebuildWithLock();
+            return List.copyOf(foreign);
         }
     }
 
@@ -102,6 +112,11 @@ final class ParentWalkMembership implements Membership {
             ppid = -1;
         }
         return Optional.empty();
+    }
+
+    /** A thread's start time, which with its id names it for the life of the system; -1 if gone. */
+    private static long startTime(long tid) {
+        return ProcInfo.stat(tid).map(ProcInfo.Stat::starttime).orElse(-1L);
     }
 
     @Override

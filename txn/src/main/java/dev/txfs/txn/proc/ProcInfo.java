@@ -154,6 +154,60 @@ public final class ProcInfo {
     }
 
     /**
+     * The four user ids of a process, from the {@code Uid:} line of {@code /proc/<pid>/status}.
+     *
+     * @param real who started it
+     * @param effective whose permissions it has now
+     * @param saved what a setuid program may switch back to
+     * @param fs whose permissions file access uses (the uid a FUSE request carries)
+     */
+    public record Uids(long real, long effective, long saved, long fs) {
+        /** Whether all four are {@code uid}: the process is that user's and cannot become another. */
+        public boolean allAre(long uid) {
+            return real == uid && effective == uid && saved == uid && fs == uid;
+        }
+
+        @Override
+        public String toString() {
+            return real == effective && effective == saved && saved == fs
+                    ? "uid " + real
+                    : "uids " + real + "/" + effective + "/" + saved + "/" + fs + " (real/effective/saved/fs)";
+        }
+    }
+
+    /** The four uids of a process; empty if it is gone. */
+    public static Optional<Uids> uids(long pid) {
+        if (pid <= 0) {
+            return Optional.empty();
+        }
+        byte[] b = read(PROC + pid + "/status", 4096);
+        if (b == null) {
+            return Optional.empty();
+        }
+        byte[] k = "\nUid:".getBytes(UTF_8);
+        int at = indexOf(b, k);
+        if (at < 0) {
+            return Optional.empty();
+        }
+        long[] v = new long[4];
+        int i = at + k.length;
+        for (int n = 0; n < 4; n++) {
+            while (i < b.length && (b[i] == '\t' || b[i] == ' ')) {
+                i++;
+            }
+            int start = i;
+            while (i < b.length && b[i] >= '0' && b[i] <= '9') {
+                i++;
+            }
+            if (start == i) {
+                return Optional.empty();
+            }
+            v[n] = parseLong(b, start, i);
+        }
+        return Optional.of(new Uids(v[0], v[1], v[2], v[3]));
+    }
+
+    /**
      * The command line on one line (arguments separated by spaces, control characters such as
      * newlines made spaces), cut to {@value #CMDLINE_MAX} characters;
      * {@code ""} if the process is gone (or is a kernel thread or a zombie, which have none).

@@ -22,23 +22,18 @@ class CgroupMembershipTest extends MembershipContractTest {
     /** Every directory a test opened or made: all must be gone after close. */
     private final List<Path> dirs = new ArrayList<>();
 
-    private Path top;
-    private boolean topExisted;
+    private Cgroup2Mount mount;
 
     @Override
     Membership open(String instance) {
-        Cgroup2Mount mount = Cgroup2Mount.find().orElse(null);
+        mount = Cgroup2Mount.find().orElse(null);
         Assumptions.assumeTrue(mount != null, "no cgroup2 hierarchy");
-        top = mount.mountPoint().resolve(CgroupMembership.TOP);
-        topExisted = Files.exists(top);
         return openTracked(instance);
     }
 
     private CgroupMembership openTracked(String instance) {
         try {
-            CgroupMembership m = CgroupMembership.open(instance, System::nanoTime);
-            dirs.add(m.instanceDir());
-            return m;
+            return CgroupMembership.open(instance);
         } catch (IOException e) {
             Assumptions.abort("cgroup2 not writable here: " + e.getMessage());
             throw new AssertionError(e);
@@ -55,13 +50,19 @@ class CgroupMembershipTest extends MembershipContractTest {
         for (Path d : dirs) {
             assertFalse(Files.exists(d), d + " is left behind");
         }
-        if (top != null && !topExisted) {
-            assertFalse(Files.exists(top), top + " is left behind");
-        }
     }
 
+    /** The transaction's one cgroup, which must be gone after close. */
     private Path txnDir(String txnId) {
-        Path d = ((CgroupMembership) membership).instanceDir().resolve(txnId);
+        List<Path> all = ((CgroupMembership) membership).cgroupDirs(txnId);
+        assertEquals(1, all.size(), all::toString);
+        dirs.add(all.get(0));
+        return all.get(0);
+    }
+
+    /** Where a transaction cgroup for processes in {@code cgroupPath} is made. */
+    private Path txnDirUnder(String cgroupPath, String txnId) {
+        Path d = mount.dirOf(cgroupPath).orElseThrow().resolve(((CgroupMembership) membership).cgroupName(txnId));
         dirs.add(d);
         return d;
     }
@@ -73,7 +74,6 @@ class CgroupMembershipTest extends MembershipContractTest {
     @Test
     void create_whenCgroup2IsWritable_choosesCgroupMode() {
         try (Membership m = Membership.create(Membership.Mode.CGROUP, instance + "-auto")) {
-            dirs.add(((CgroupMembership) m).instanceDir());
             assertEquals(Membership.Mode.CGROUP, m.mode());
         }
         try (Membership m = Membership.create(Membership.Mode.PARENT_WALK, instance + "-pw")) {
@@ -85,21 +85,113 @@ class CgroupMembershipTest extends MembershipContractTest {
     void add_movesTheRootAndItsChildrenIntoTheTransactionCgroup() throws Exception {
         Process bash = procs.bash("sleep 30 & wait");
         long child = Procs.awaitChildren(bash.pid(), 1).get(0);
+        String before = cgroupOf(bash.pid());
 
-        membership.add("t1", ref(bash));
+        add("t1", ref(bash));
 
         Path dir = txnDir("t1");
         assertTrue(Files.isDirectory(dir));
-        String path = "/" + Cgroup2Mount.find().orElseThrow().mountPoint().relativize(dir);
+        assertEquals(txnDirUnder(before, "t1"), dir, "made inside the root's own cgroup");
+        String path = mount.pathOf(dir);
         assertEquals(path, cgroupOf(bash.pid()));
         assertEquals(path, cgroupOf(child));
+    }
+
+    /**
+     * Finding 8 of issue 14: transaction cgroups sat at the top of the hierarchy, so joining one
+     * took a process out of its own cgroup and every limit on it. Now the root and its children
+     * stay below the cgroup they were in, and the pids limit set there still counts them.
+     */
+    @Test
+    void add_keepsEveryProcessBelowItsOwnCgroupAndItsLimits() throws Exception {
+        Path limited =
+                Files.createDirectory(mount.dirOf(cgroupOf(SELF)).orElseThrow().resolve(instance + "-limited"));
+        Path other =
+                Files.createDirectory(mount.dirOf(cgroupOf(SELF)).orElseThrow().resolve(instance + "-other"));
+        String limitedPath = mount.pathOf(limited);
+        String otherPath = mount.pathOf(other);
+        boolean pids = Files.readString(limited.resolve("cgroup.controllers")).contains("pids");
+        Process bash = procs.bash("read x; sleep 30 & echo $!; wait");
+        try {
+            if (pids) {
+                Files.writeString(limited.resolve("pids.max"), "20");
+            }
+            Files.writeString(limited.resolve("cgroup.procs"), Long.toString(bash.pid()));
+            Procs.writeLine(bash, "go");
+            long sleep = Long.parseLong(Procs.readLine(bash));
+            procs.track(sleep);
+            // a second descendant in a cgroup of its own keeps that one
+            Files.writeString(other.resolve("cgroup.procs"), Long.toString(sleep));
+
+            add("t1", ref(bash));
+
+            String rootNow = cgroupOf(bash.pid());
+            String sleepNow = cgroupOf(sleep);
+            assertTrue(rootNow.startsWith(limitedPath + "/"), rootNow + " is below " + limitedPath);
+            assertTrue(sleepNow.startsWith(otherPath + "/"), sleepNow + " is below " + otherPath);
+            assertEquals(Optional.of("t1"), membership.resolve(bash.pid()));
+            assertEquals(Optional.of("t1"), membership.resolve(sleep));
+            assertEquals(2, ((CgroupMembership) membership).cgroupDirs("t1").size());
+            if (pids) {
+                assertEquals(
+                        "1", Files.readString(limited.resolve("pids.current")).strip(), "still counted there");
+            }
+
+            membership.remove("t1");
+
+            assertEquals(limitedPath, cgroupOf(bash.pid()));
+            assertEquals(otherPath, cgroupOf(sleep));
+        } finally {
+            Procs.kill(bash);
+            procs.close();
+            Path home = mount.dirOf(cgroupOf(SELF)).orElseThrow();
+            for (Path d : List.of(limited, other)) {
+                for (long pid : CgroupFiles.readPids(d)) {
+                    CgroupFiles.writePid(home, pid);
+                }
+                Procs.awaitTrue(() -> deleted(d), "removing " + d);
+            }
+        }
+    }
+
+    /**
+     * A cgroup named like a transaction's proves nothing: only the cgroups the membership made
+     * count, so a user who may make cgroups cannot join (and read) another user's transaction.
+     */
+    @Test
+    void resolve_inALookAlikeCgroupOfTheSameName_isNotAMember() throws Exception {
+        Process root = procs.sleep();
+        add("t1", ref(root));
+        Path parent =
+                Files.createDirectory(mount.dirOf(cgroupOf(SELF)).orElseThrow().resolve(instance + "-fake"));
+        Path fake = Files.createDirectory(parent.resolve(((CgroupMembership) membership).cgroupName("t1")));
+        Process intruder = procs.sleep();
+        try {
+            Files.writeString(fake.resolve("cgroup.procs"), Long.toString(intruder.pid()));
+
+            assertEquals(Optional.of("t1"), membership.resolve(root.pid()));
+            assertEquals(NONE, membership.resolve(intruder.pid()));
+        } finally {
+            Procs.kill(intruder);
+            Procs.awaitTrue(() -> deleted(fake) && deleted(parent), "removing the look-alike");
+        }
+    }
+
+    private static boolean deleted(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Test
     void resolve_whenAGrandchildDoubleForks_itStaysInTheTransaction() throws Exception {
         Process bash = procs.bash("read x; (sleep 30 & echo $!); sleep 30");
         String before = cgroupOf(bash.pid());
-        membership.add("t1", ref(bash));
+        add("t1", ref(bash));
+        Path dir = txnDir("t1");
 
         Procs.writeLine(bash, "go");
         long orphan = Long.parseLong(Procs.readLine(bash));
@@ -111,7 +203,7 @@ class CgroupMembershipTest extends MembershipContractTest {
         assertTrue(membership.hasMembers("t1"), "the orphan keeps the transaction alive");
         membership.remove("t1");
         assertEquals(before, cgroupOf(orphan), "moved back where its root came from");
-        assertFalse(Files.exists(txnDir("t1")));
+        assertFalse(Files.exists(dir));
     }
 
     @Test
@@ -119,13 +211,14 @@ class CgroupMembershipTest extends MembershipContractTest {
         Process bash = procs.bash("sleep 30 & wait");
         long child = Procs.awaitChildren(bash.pid(), 1).get(0);
         String before = cgroupOf(bash.pid());
-        membership.add("t1", ref(bash));
+        add("t1", ref(bash));
+        Path dir = txnDir("t1");
 
         membership.remove("t1");
 
         assertEquals(before, cgroupOf(bash.pid()));
         assertEquals(before, cgroupOf(child));
-        assertFalse(Files.exists(txnDir("t1")));
+        assertFalse(Files.exists(dir));
     }
 
     @Test
@@ -133,15 +226,16 @@ class CgroupMembershipTest extends MembershipContractTest {
         Process bash = procs.bash("sleep 30 & wait");
         long child = Procs.awaitChildren(bash.pid(), 1).get(0);
         String before = cgroupOf(child);
-        membership.add("t1", ref(bash));
-        Path sub = txnDir("t1").resolve("sub");
+        add("t1", ref(bash));
+        Path dir = txnDir("t1");
+        Path sub = dir.resolve("sub");
         Files.createDirectory(sub);
         Files.write(sub.resolve("cgroup.procs"), Long.toString(child).getBytes(US_ASCII), StandardOpenOption.WRITE);
         assertEquals(Optional.of("t1"), membership.resolve(child), "a sub-cgroup is still the transaction");
 
         membership.remove("t1");
 
-        assertFalse(Files.exists(txnDir("t1")));
+        assertFalse(Files.exists(dir));
         assertEquals(before, cgroupOf(child));
     }
 
@@ -150,8 +244,8 @@ class CgroupMembershipTest extends MembershipContractTest {
         Process a = procs.sleep();
         Process b = procs.sleep();
         String before = cgroupOf(a.pid());
-        membership.add("a", ref(a));
-        membership.add("b", ref(b));
+        add("a", ref(a));
+        add("b", ref(b));
         txnDir("a");
         txnDir("b");
 
@@ -161,16 +255,16 @@ class CgroupMembershipTest extends MembershipContractTest {
         assertEquals(before, cgroupOf(b.pid()));
         assertCleanedUp();
         assertEquals(NONE, membership.resolve(a.pid()));
-        assertThrows(IOException.class, () -> membership.add("c", ref(a)));
+        assertThrows(IOException.class, () -> add("c", ref(a)));
     }
 
     @Test
     void add_whenTheRootIsInAnotherInstancesTransaction_isRefused() throws Exception {
         Process root = procs.sleep();
         try (Membership other = openTracked(instance + "-other")) {
-            other.add("t1", ref(root));
+            other.add("t1", ref(root), ME, false);
 
-            IOException e = assertThrows(IOException.class, () -> membership.add("t2", ref(root)));
+            IOException e = assertThrows(IOException.class, () -> add("t2", ref(root)));
 
             assertTrue(e.getMessage().contains("another txfs daemon"), e.getMessage());
             assertEquals(Optional.of("t1"), other.resolve(root.pid()));
@@ -180,16 +274,16 @@ class CgroupMembershipTest extends MembershipContractTest {
 
     @Test
     void add_whenTheRootIsTheDaemonItself_isRefused() {
-        IOException e = assertThrows(IOException.class, () -> membership.add("t1", ref(SELF)));
+        IOException e = assertThrows(IOException.class, () -> add("t1", ref(SELF)));
 
         assertTrue(e.getMessage().contains("daemon itself"), e.getMessage());
-        assertFalse(Files.exists(txnDir("t1")));
+        assertFalse(Files.exists(txnDirUnder(cgroupOf(SELF), "t1")));
     }
 
     @Test
     void open_removesEmptyCgroupsLeftByACrashedDaemon() throws Exception {
         String name = instance + "-crashed";
-        Path stale = top.resolve(name).resolve("t-old");
+        Path stale = mount.dirOf(cgroupOf(SELF)).orElseThrow().resolve(TxnCgroups.PREFIX + name + "-old");
         Files.createDirectories(stale.resolve("nested"));
         dirs.add(stale);
 
@@ -201,12 +295,12 @@ class CgroupMembershipTest extends MembershipContractTest {
     @Test
     void add_whenItsCgroupIsLeftOverAndPopulated_failsClearly() throws Exception {
         Process p = procs.sleep();
-        Path home = Cgroup2Mount.find().orElseThrow().dirOf(cgroupOf(p.pid())).orElseThrow();
-        Path left = txnDir("t1");
+        Path home = mount.dirOf(cgroupOf(p.pid())).orElseThrow();
+        Path left = txnDirUnder(cgroupOf(p.pid()), "t1");
         Files.createDirectory(left);
         Files.write(left.resolve("cgroup.procs"), Long.toString(p.pid()).getBytes(US_ASCII), StandardOpenOption.WRITE);
         try {
-            IOException e = assertThrows(IOException.class, () -> membership.add("t1", ref(procs.sleep())));
+            IOException e = assertThrows(IOException.class, () -> add("t1", ref(procs.sleep())));
             assertTrue(e.getMessage().contains("already exists"), e.getMessage());
         } finally {
             Files.write(

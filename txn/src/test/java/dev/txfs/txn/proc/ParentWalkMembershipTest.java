@@ -26,7 +26,7 @@ class ParentWalkMembershipTest extends MembershipContractTest {
     @Test
     void resolve_whenAGrandchildDoubleForks_itLeavesTheTransaction() throws Exception {
         Process bash = procs.bash("read x; (sleep 30 & echo $!); sleep 30");
-        membership.add("t1", ref(bash));
+        add("t1", ref(bash));
 
         Procs.writeLine(bash, "go");
         long orphan = Long.parseLong(Procs.readLine(bash));
@@ -39,7 +39,7 @@ class ParentWalkMembershipTest extends MembershipContractTest {
 
     @Test
     void resolve_everyThreadOfThisJvmAsRoot_resolvesToTheTransaction() throws Exception {
-        membership.add("t1", ref(SELF));
+        add("t1", ref(SELF));
 
         for (long tid : ProcInfoTest.threadsOf(SELF)) {
             assertEquals(Optional.of("t1"), membership.resolve(tid), "thread " + tid);
@@ -49,7 +49,7 @@ class ParentWalkMembershipTest extends MembershipContractTest {
     @Test
     void hasMembers_whileTheRootLives_isTrueEvenWithoutChildren() throws Exception {
         Process root = procs.sleep();
-        membership.add("t1", ref(root));
+        add("t1", ref(root));
 
         assertTrue(membership.hasMembers("t1"));
     }

@@ -93,6 +93,25 @@ class ProcInfoTest {
     }
 
     @Test
+    void uids_ofThisJvm_areAllItsOwner() throws Exception {
+        int owner = (Integer) Files.getAttribute(Path.of("/proc/" + SELF), "unix:uid");
+
+        ProcInfo.Uids ids = ProcInfo.uids(SELF).orElseThrow();
+
+        assertTrue(ids.allAre(owner), ids.toString());
+        assertEquals("uid " + owner, ids.toString());
+    }
+
+    @Test
+    void uids_ofAProcessThatChangedItsEffectiveUid_tellTheFourApart() {
+        ProcInfo.Uids ids = new ProcInfo.Uids(65534, 0, 0, 0);
+
+        assertFalse(ids.allAre(65534));
+        assertFalse(ids.allAre(0));
+        assertEquals("uids 65534/0/0/0 (real/effective/saved/fs)", ids.toString());
+    }
+
+    @Test
     void cmdline_ofASleep_joinsTheArgumentsWithSpaces() {
         Process p = procs.sleep();
         Procs.awaitTrue(() -> ProcInfo.cmdline(p.pid()).equals("sleep 30"), "cmdline of sleep");
