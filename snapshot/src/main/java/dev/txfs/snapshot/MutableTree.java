@@ -418,13 +418,8 @@ public final class MutableTree {
 
     // ---- depth -----------------------------------------------------------------------------
 
-    /** How many levels below the root {@code d} is (the root is 0), counted up its parents. */
     private int depth(Dir d) {
-        int depth = 0;
-        for (Dir x = d; x != root && x != null; x = x.parent) {
-            depth++;
-        }
-        return depth;
+        return DepthLimit.depth(d, root);
     }
 
     /** Refuses a new name in {@code dir} deeper than {@link TreeLimits#MAX_DEPTH}. */
@@ -438,64 +433,18 @@ public final class MutableTree {
      * Refuses to move {@code n} from {@code from} into {@code dst} when it, or anything below it,
      * would then sit deeper than {@link TreeLimits#MAX_DEPTH}. A move that does not make {@code n}
      * deeper cannot break the limit and costs O(depth); one that does walks the subdirectories of
-     * {@code n} (see {@link #heightExceeds}).
+     * {@code n} (see {@link DepthLimit#heightExceeds}).
      */
     private void checkMoveDepth(MutableNode n, Dir from, Dir dst, byte[] dstName) throws TooDeepException {
         int top = depth(dst) + 1;
         if (top > TreeLimits.MAX_DEPTH) {
             throw new TooDeepException(display(dst, dstName));
         }
-        if (n instanceof Dir d && top > depth(from) + 1 && heightExceeds(d, TreeLimits.MAX_DEPTH - top)) {
+        if (n instanceof Dir d
+                && top > depth(from) + 1
+                && DepthLimit.heightExceeds(store, d, TreeLimits.MAX_DEPTH - top)) {
             throw new TooDeepException(display(dst, dstName));
         }
-    }
-
-    /** A directory still to look at in {@link #heightExceeds}: a loaded node or a stored entry. */
-    private record Below(Dir node, TreeEntry stored, int level) {}
-
-    /**
-     * Whether some name lies more than {@code budget} levels below {@code top} (its own names are one
-     * level below it). Iterative; reads only directories that have subdirectories (the counts in
-     * each entry say which), loaded nodes as they are now and the rest from the store, and stops at
-     * the first name too deep: cost O(directories with subdirectories below {@code top}).
-     */
-    private boolean heightExceeds(Dir top, int budget) {
-        Deque<Below> todo = new ArrayDeque<>();
-        todo.push(new Below(top, null, 0));
-        while (!todo.isEmpty()) {
-            Below b = todo.pop();
-            long entries = b.node != null ? b.node.entries : b.stored.dirEntries();
-            long subdirs = b.node != null ? b.node.subdirs : b.stored.dirSubdirs();
-            if (entries > 0 && b.level + 1 > budget) {
-                return true;
-            }
-            if (subdirs == 0) {
-                continue;
-            }
-            int next = b.level + 1;
-            if (b.node == null) {
-                Directories.forEach(store, b.stored.tree(), e -> {
-                    if (e.kind() == EntryKind.DIRECTORY) {
-                        todo.push(new Below(null, e, next));
-                    }
-                });
-                continue;
-            }
-            Dir d = b.node;
-            d.children.forEach((name, child) -> {
-                if (child instanceof Dir cd) {
-                    todo.push(new Below(cd, null, next));
-                }
-            });
-            if (!d.listed) {
-                Directories.forEach(store, d.base.id(), e -> {
-                    if (e.kind() == EntryKind.DIRECTORY && !d.children.containsKey(e.nameRef())) {
-                        todo.push(new Below(null, e, next));
-                    }
-                });
-            }
-        }
-        return false;
     }
 
     private <N extends MutableNode> N attachNew(Dir dir, byte[] name, N node) {
