@@ -117,7 +117,7 @@ class ViewPrivilegesTest extends TransactionItBase {
         // what the snapshot records is unchanged
         Path out = tempDir("txfs-priv");
         try {
-            txfs("--store", store.toString(), "checkout", old, out.resolve("co").toString())
+            txfs("--store", store.toString(), "checkout", "--preserve-privileges", old, out.resolve("co").toString())
                     .ok();
             assertEquals(
                     "-rwsr-xr-x 1,5\n",
@@ -125,7 +125,7 @@ class ViewPrivilegesTest extends TransactionItBase {
                             .ok()
                             .out()
                             .replace("\n1,5", " 1,5"),
-                    "a checkout of the snapshot keeps the setuid bit and the device");
+                    "a checkout with --preserve-privileges keeps the setuid bit and the device");
         } finally {
             removeTree(out);
         }
