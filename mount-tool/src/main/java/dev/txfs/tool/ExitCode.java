@@ -28,7 +28,9 @@ enum ExitCode {
     STORE(4, "store problem: not a store, newer format, store full, missing or damaged object"),
     IO(5, "I/O error on files outside the store"),
     CONFLICT(6, "commit conflict: the transaction stays open, unchanged"),
-    DENIED(7, "not permitted: another user's transaction, or not rooted at an ancestor");
+    DENIED(
+            7,
+            "not permitted: another user's transaction or process, the live tree's permissions, or an untrusted or outdated signature");
 
     final int code;
     final String meaning;
