@@ -1143,7 +1143,7 @@ public final class LiveFs implements FsOps {
         if (ino == CTL) {
             synchronized (lock) {
                 long fh = nextFh++;
-                handles.put(fh, new Handle(liveView, null, flags, null, new TxnControl.Exchange()));
+                handles.put(fh, new Handle(liveView, null, flags, null, new TxnControl.Exchange(c.uid())));
                 return new Opened(fh, false, true);
             }
         }

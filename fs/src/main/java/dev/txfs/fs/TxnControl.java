@@ -112,7 +112,14 @@ public final class TxnControl {
 
     /** One open handle of the control file: the reply to its last request. */
     static final class Exchange {
+        /** Who opened the control file: every write must come from this uid (see {@link #write}). */
+        private final long openerUid;
+
         private byte[] reply = new byte[0];
+
+        Exchange(long openerUid) {
+            this.openerUid = openerUid;
+        }
 
         int read(long offset, ByteBuffer dst) {
             if (offset >= reply.length) {
@@ -164,12 +171,22 @@ public final class TxnControl {
      * <p>Why one write (finding 7 of issue 14): a request assembled from several writes ran as
      * whoever wrote its last piece, so a process could write {@code "commit\t"} and let a
      * privileged program that shares the descriptor (a setuid binary's error message) finish the
-     * line as root. Fixing the identity at open would not do: a descriptor outlives and crosses
-     * processes (fork, exec of setuid binaries, SCM_RIGHTS), and the kernel tells the writer's uid
-     * and pid for each write anyway. A request is at most 64 KiB, far below the mount's max_write
-     * (1 MiB), so the kernel hands every write(2) of one to the daemon whole, as one WRITE.
+     * line as root. A request is at most 64 KiB, far below the mount's max_write (1 MiB), so the
+     * kernel hands every write(2) of one to the daemon whole, as one WRITE.
+     *
+     * <p>And the writer must be the user who opened the descriptor (EPERM otherwise): one write is
+     * not enough on its own, since a setuid program writes whole lines too (getopt's "ARGV0:
+     * invalid option" message, with an argv[0] of the caller's choosing, on a stderr the caller
+     * opened on this file). A descriptor crosses processes (fork, setuid exec, SCM_RIGHTS); the
+     * uid at open and the uid of each write, both from the kernel, must agree.
      */
     int write(Exchange ex, Caller c, ByteBuffer src) throws IOException {
+        if (c.uid() != ex.openerUid) {
+            // a descriptor opened by one user and handed to another's program (a setuid program's
+            // stderr, say) must not carry that program's words as a request of its uid
+            throw new FsException(
+                    Kind.PERMISSION, "control file opened by uid " + ex.openerUid + " written by uid " + c.uid());
+        }
         int len = src.remaining();
         if (len > MAX_REQUEST) {
             throw new FsException(Kind.INVALID, "control request longer than 64 KiB");

@@ -374,6 +374,43 @@ class TransactionAuthTest extends TransactionItBase {
     }
 
     /**
+     * Finding 7 of issue 14, the bypass a review found in the one-write rule: a setuid program
+     * writes whole lines too (getopt's "ARGV0: invalid option" with an argv[0] of the caller's
+     * choosing), so nobody opens the control file inside root's transaction and hands the
+     * descriptor to a setuid-root program that writes a whole {@code commit} line. The write must
+     * fail with EPERM (the writer is not who opened it), and root's transaction stays open.
+     */
+    @Test
+    void aWholeRequestWrittenBySetuidProgramOnNobodysDescriptor_isRefusedAndRunsNothing() throws Exception {
+        Path d = dir("auth-deputy-whole");
+        Path w = markers();
+        try {
+            sh("cp \"$(type -P printf)\" \"$1/rootprintf\" && chmod 4755 \"$1/rootprintf\"", w.toString())
+                    .ok();
+            Process p = shell(w, """
+                    cd "$M/auth-deputy-whole"
+                    "$T" begin > "$W/id"
+                    echo root > f
+                    runuser -u nobody -- bash -c '
+                      exec 3<>"$M/.txfs/ctl"
+                      "$W/rootprintf" "commit\tpwned\n" >&3 2> "$W/whole-err"; echo "whole $?"
+                    '
+                    "$T" status | head -1
+                    cat f
+                    "$T" abort
+                    """);
+            String out = finish(p, w);
+            String id = Files.readString(w.resolve("id")).strip();
+            assertEquals("whole 1\ncontext: transaction " + id + "\nroot\n", out);
+            String err = Files.readString(w.resolve("whole-err"));
+            assertTrue(err.contains("Operation not permitted"), err);
+            assertFalse(Files.exists(d.resolve("f")), "root's transaction was not committed");
+        } finally {
+            removeTree(w);
+        }
+    }
+
+    /**
      * Finding 5 of issue 14 (the part on transactions): one user may have at most
      * --max-user-txns transactions open; the next begin fails with exit 7 and says why, and root
      * is not limited.
