@@ -185,7 +185,10 @@ public final class LiveFs implements FsOps {
         }
     }
 
-    /** An inode the kernel holds: the node it stands for in each view that has it. */
+    /**
+     * An inode the kernel holds: the node it stands for in each view that has it. {@code live} is
+     * set whenever the number is a live node's, also when only a transaction sharing it looked it up.
+     */
     static final class Inode {
         final long ino;
         MutableNode live;
@@ -480,8 +483,22 @@ public final class LiveFs implements FsOps {
     }
 
     /**
+     * The live node whose number transaction {@code v}'s node {@code t} took ({@link #inoOf} shares
+     * it when the live tree has the same version at the same place), or null when {@code ino} is
+     * not a live node's number or that node is no longer at {@code t}'s path.
+     */
+    private MutableNode liveOwner(View v, MutableNode t, long ino) {
+        if (v.isLive() || ino == t.serial() + 1) {
+            return null;
+        }
+        MutableNode l = v.tree.pathOf(t).flatMap(p -> live.tree().find(p)).orElse(null);
+        return l != null && inoOf(liveView, l) == ino ? l : null;
+    }
+
+    /**
      * A transaction meets an inode the live tree gave the kernel (a cwd from before begin, a name
-     * the kernel cached): binds it if the transaction has the same version at the same place.
+     * the kernel cached, a live node's number an earlier transaction shared): binds it if the
+     * transaction has the same version at the same place.
      */
     private MutableNode bindLazily(View v, Inode rec) throws IOException {
         MutableNode l = rec.live;
@@ -753,11 +770,20 @@ public final class LiveFs implements FsOps {
                 && a.rdev() == b.rdev();
     }
 
-    /** A reply entry for {@code n} found as {@code name} in directory {@code dirIno}; counts one kernel lookup. */
+    /**
+     * A reply entry for {@code n} found as {@code name} in directory {@code dirIno}; counts one kernel
+     * lookup. A transaction's node that shares a live node's number binds that live node too, as
+     * the number is that node's in the live view whichever view looked it up first: the live view,
+     * and a later transaction through {@link #bindLazily}, then find their node at it instead of
+     * answering ESTALE. The kernel retries a path walk only once, and a divergence may need it.
+     */
     private Entry entry(View v, long dirIno, byte[] name, MutableNode n) {
         long ino = inoOf(v, n);
         Inode rec = inodes.computeIfAbsent(ino, Inode::new);
         rec.bind(v, n);
+        if (rec.live == null) {
+            rec.live = liveOwner(v, n, ino);
+        }
         rec.lookups++;
         long entryValid = nameDiverged(dirIno, name) ? 0 : VALID_NS;
         return new Entry(ino, 0, attr(v, n), entryValid, attrValidWithLock(ino));

@@ -2,6 +2,7 @@ package dev.txfs.fs;
 
 import static dev.txfs.fs.DirectLiveFs.INSIDE;
 import static dev.txfs.fs.DirectLiveFs.OUTSIDE;
+import static dev.txfs.fs.DirectLiveFs.O_RDWR;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -10,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.txfs.fs.FsOps.Caller;
 import dev.txfs.txn.Transaction;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -144,5 +146,53 @@ class LiveFsDirectoryViewsTest {
         assertThrows(java.nio.file.NoSuchFileException.class, () -> lookup(INSIDE, FsOps.ROOT, "e"));
         assertEquals(e, lookup(OUTSIDE, FsOps.ROOT, "e"));
         assertThrows(FileAlreadyExistsException.class, () -> mkdir(OUTSIDE, FsOps.ROOT, "e"));
+    }
+
+    /**
+     * Regression, "ESTALE writing a file an earlier transaction created": in a transaction, {@code
+     * echo x > dir/f} failed with ESTALE when an earlier transaction had created and committed
+     * {@code dir/f}. The shared number of {@code dir}, looked up only by transactions (the live
+     * view had not since the mount), was bound in the inode table to the transaction alone, so
+     * after its commit the next transaction could not find its own {@code dir} through it: the
+     * kernel's GETATTR of {@code dir} (its attributes dropped by the commit) answered ESTALE,
+     * which spent the one LOOKUP_REVAL retry that the open's divergence ESTALE then needed.
+     */
+    @Test
+    void nextTransaction_opensForWritingAFileAnEarlierOneCreated_inADirectoryOnlyTransactionsLookedUp()
+            throws Exception {
+        long dir = mkdir(OUTSIDE, FsOps.ROOT, "dir");
+        d.fs.forget(dir, 1); // as just after the mount: the live view has not looked "dir" up
+        Transaction first = d.begin();
+        assertEquals(dir, lookup(INSIDE, FsOps.ROOT, "dir"), "precondition: shared while in place");
+        FsOps.Created c = d.fs.create(INSIDE, dir, "f".getBytes(UTF_8), 0100644, O_RDWR, 022);
+        d.fs.release(c.entry().ino(), c.fh());
+        d.commit(first);
+
+        d.begin();
+        assertEquals(dir, d.fs.getattr(INSIDE, dir, -1).ino(), "the next transaction walks through dir's inode");
+        long shared = lookup(INSIDE, dir, "f");
+        FsException diverged = assertThrows(FsException.class, () -> d.fs.open(INSIDE, shared, O_RDWR));
+        assertEquals(FsException.Kind.STALE, diverged.kind(), "the file diverges: the kernel looks it up again");
+        long own = lookup(INSIDE, dir, "f");
+        assertNotEquals(shared, own, "the kernel's retry finds the transaction's own inode");
+        d.fs.release(own, d.fs.open(INSIDE, own, O_RDWR).fh());
+    }
+
+    /**
+     * The same cause seen from outside: a shared directory's number that only a transaction looked
+     * up answered ESTALE to the live tree, and its attributes were cached as the transaction's alone.
+     */
+    @Test
+    void aSharedDirectoryOnlyATransactionLookedUp_isTheLiveDirectoryOutside() throws Exception {
+        long dir = mkdir(OUTSIDE, FsOps.ROOT, "dir");
+        d.fs.forget(dir, 1);
+        d.begin();
+        assertEquals(dir, lookup(INSIDE, FsOps.ROOT, "dir"), "precondition: shared while in place");
+
+        assertEquals(dir, d.fs.getattr(OUTSIDE, dir, -1).ino(), "outside, the number is the live directory's");
+        FsOps.Created c = d.fs.create(INSIDE, dir, "new".getBytes(UTF_8), 0100644, O_RDWR, 022);
+        d.fs.release(c.entry().ino(), c.fh());
+        assertThrows(NoSuchFileException.class, () -> lookup(OUTSIDE, dir, "new"));
+        assertEquals(0, d.fs.attrValidNs(dir), "the views differ in the directory's attributes: not cached");
     }
 }

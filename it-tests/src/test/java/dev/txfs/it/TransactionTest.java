@@ -182,4 +182,36 @@ class TransactionTest extends TransactionItBase {
         assertEquals(3, r.exit(), r::describe);
         assertTrue(r.stderr().contains("not in a transaction"), r.stderr());
     }
+
+    /**
+     * Regression, "ESTALE writing a file an earlier transaction created": in a transaction, {@code
+     * echo x > dir/f} failed with "Stale file handle" when an earlier transaction had created and
+     * committed {@code dir/f}, if {@code dir} had been looked up only inside transactions since the
+     * mount. The daemon bound {@code dir}'s shared inode to the transaction that looked it up, not to
+     * the live directory it is the number of, so after the commit the next transaction's walk
+     * through it (a GETATTR, the commit had dropped its attributes) answered ESTALE. That spent the
+     * kernel's one LOOKUP_REVAL retry, and the retry's open then got the ESTALE with which the
+     * shared file diverges, with no retry left. A {@code stat dir/f} first hid it.
+     */
+    @Test
+    void writingAFileAnEarlierTransactionCreated_inADirectoryFirstLookedUpInside_isNotStale() throws Exception {
+        dir("estale");
+        remount(); // the live view has not looked estale up since the mount
+        Path w = tempDir("txfs-txn");
+        try {
+            Process p = shell(w, """
+                    cd "$M"
+                    for i in 1 2 3; do
+                      "$T" begin > /dev/null
+                      echo "$i" > estale/f || echo "round $i failed"
+                      "$T" commit > /dev/null
+                    done
+                    cat estale/f
+                    """);
+            assertEquals(
+                    "3\n", finish(p, w), "every round wrote the file; stderr: " + Files.readString(w.resolve("err")));
+        } finally {
+            removeTree(w);
+        }
+    }
 }
