@@ -558,30 +558,28 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
             if (staged.isEmpty()) {
                 return;
             }
-            try {
-                write(txn -> {
-                    putStaged(txn);
-                    return null;
-                });
-            } catch (RuntimeException e) {
-                failed = true;
-                stagedBytesAtFailure = stagedBytes;
-                throw e;
-            }
-            staged.clear();
-            stagedBytes = 0;
-            stagedBytesAtFailure = 0;
-            failed = false;
+            writeStaged(txn -> null);
         }
 
         @Override
         public boolean flushAndSet(List<Update> updates) {
             updates.forEach(u -> RefStore.checkName(u.name()));
-            boolean set;
+            boolean set = writeStaged(txn -> setIfAllMatch(txn, updates, List.of()));
+            env.sync(true); // the objects and, if set, the refs: durable when this returns
+            return set;
+        }
+
+        /**
+         * Writes the staged objects and then {@code more} in one LMDB write transaction. On failure
+         * the staged objects stay staged (a retried flush writes them) and the writer remembers it
+         * failed; on success they are gone from memory.
+         */
+        private <T> T writeStaged(Function<Txn<ByteBuffer>, T> more) {
+            T result;
             try {
-                set = write(txn -> {
+                result = write(txn -> {
                     putStaged(txn);
-                    return setIfAllMatch(txn, updates, List.of());
+                    return more.apply(txn);
                 });
             } catch (RuntimeException e) {
                 failed = true;
@@ -592,8 +590,7 @@ public final class LmdbObjectStore implements ObjectStore, RefStore {
             stagedBytes = 0;
             stagedBytesAtFailure = 0;
             failed = false;
-            env.sync(true); // the objects and, if set, the refs: durable when this returns
-            return set;
+            return result;
         }
 
         @Override
