@@ -55,9 +55,11 @@ import java.util.zip.Inflater;
  * is the importer's decision ({@link Checked#statement}, {@link Checked#apply(ObjectStore, String,
  * ObjectId, List)}).
  *
- * <p>Bounded: memory is O(objects) ids plus one object of at most {@link DeltaStream#MAX_OBJECT}
- * bytes at a time; every length is checked against the limit and against what is left of the
- * source before it is read; reading stops at the end of the source, so nothing waits for input.
+ * <p>Bounded: memory is O(objects) ids and references, at most {@link TreeShape#MAX_NODE_BYTES}
+ * per tree node (never its names or xattrs), plus one object of at most {@link
+ * DeltaStream#MAX_OBJECT} bytes at a time; every length is checked against the limit and against
+ * what is left of the source before it is read; reading stops at the end of the source, so
+ * nothing waits for input.
  *
  * <p>The source is read twice (check, then apply). Apply writes only objects whose bytes hash to
  * an id that check verified, in the same order, and moves no ref unless it read them all: if the
@@ -294,7 +296,7 @@ public final class DeltaReader {
         final Map<ObjectId, ObjectType> types = new HashMap<>();
 
         final Map<ObjectId, SafeNames.NodeKind> treeKinds = new HashMap<>();
-        /** The stream's tree nodes, for the placement, count and depth checks after the closure. */
+        /** What the placement, count and depth checks after the closure need of the stream's tree nodes. */
         TreeShape shape;
         /** The stream's Roots. */
         final Map<ObjectId, Root> roots = new HashMap<>();

@@ -6,6 +6,7 @@ import dev.txfs.snapshot.MalformedObjectException;
 import dev.txfs.snapshot.ObjectId;
 import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.TreeEntry;
+import dev.txfs.snapshot.TreeNode;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -71,7 +72,7 @@ public final class DirectoryDiff {
 
     /**
      * One position of the walk. A side is an unread node ({@link ObjectId}), a read internal node
-     * ({@link TrieNodes.Internal}) or entries ({@code List<TreeEntry>}, sorted; empty when absent).
+     * ({@link TreeNode}) or entries ({@code List<TreeEntry>}, sorted; empty when absent).
      */
     @SuppressWarnings("unchecked")
     private static void walk(ObjectStore store, Object[] sides, int depth, Visitor visitor) {
@@ -81,9 +82,10 @@ public final class DirectoryDiff {
         boolean internal = false;
         for (int i = 0; i < sides.length; i++) {
             if (sides[i] instanceof ObjectId id) {
-                sides[i] = TrieNodes.read(store, id);
+                TreeNode read = TreeNode.decode(store.get(id));
+                sides[i] = read.isLeaf() ? read.entries() : read;
             }
-            if (sides[i] instanceof TrieNodes.Internal node) {
+            if (sides[i] instanceof TreeNode node) {
                 if (node.depth() != depth) {
                     throw new MalformedObjectException("tree node at depth " + depth + " says depth " + node.depth());
                 }
@@ -98,11 +100,12 @@ public final class DirectoryDiff {
             join(lists, visitor);
             return;
         }
-        for (int b = 0; b < TrieNodes.FANOUT; b++) {
+        for (int b = 0; b < TreeNode.FANOUT; b++) {
             Object[] children = new Object[sides.length];
             for (int i = 0; i < sides.length; i++) {
-                if (sides[i] instanceof TrieNodes.Internal node) {
-                    children[i] = node.children()[b] == null ? List.of() : node.children()[b];
+                if (sides[i] instanceof TreeNode node) {
+                    children[i] =
+                            node.child(b) == null ? List.of() : node.child(b).id();
                 } else {
                     children[i] = inBucket((List<TreeEntry>) sides[i], depth, b);
                 }
@@ -121,7 +124,7 @@ public final class DirectoryDiff {
     private static List<TreeEntry> inBucket(List<TreeEntry> entries, int depth, int bucket) {
         List<TreeEntry> out = new ArrayList<>();
         for (TreeEntry e : entries) {
-            if (TrieNodes.bucket(e.name(), depth) == bucket) {
+            if (TreeNode.bucket(ObjectId.hash(e.name()), depth) == bucket) {
                 out.add(e);
             }
         }

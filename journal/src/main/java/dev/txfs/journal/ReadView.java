@@ -26,11 +26,6 @@ final class ReadView implements ObjectStore {
         return new ReadView(out::find);
     }
 
-    /** Just one object, whose bytes are {@code raw}. */
-    static ReadView single(ObjectId id, byte[] raw) {
-        return new ReadView(x -> x.equals(id) ? Optional.of(raw) : Optional.empty());
-    }
-
     @Override
     public Optional<byte[]> find(ObjectId id) {
         return finder.apply(id);

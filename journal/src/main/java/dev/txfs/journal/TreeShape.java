@@ -8,8 +8,9 @@ import dev.txfs.snapshot.ObjectStore;
 import dev.txfs.snapshot.Root;
 import dev.txfs.snapshot.TreeEntry;
 import dev.txfs.snapshot.TreeLimits;
+import dev.txfs.snapshot.TreeNode;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -39,12 +40,28 @@ import java.util.Set;
  * subdirectories below them: for a delta, the directories-with-subdirectories among the
  * unchanged siblings of the changed paths, never the files. Limit, stated honestly: a store that
  * imported a hostile stream before these checks may hold nodes whose counts lie.
+ *
+ * <p>Memory: a stream node is decoded once, when it is read, and only a {@link Node} is kept: the
+ * ids and recorded counts of the children it needs (49 bytes each), its first name's hash and a
+ * few numbers. Names, modes, xattrs and file contents are dropped. A stream leaf holds at most
+ * {@link TreeNode#MAX_LEAF} entries (txfs never writes a larger one; a larger one is refused), an
+ * internal node at most 32 children, so a node retains at most {@link #MAX_NODE_BYTES} (12,800
+ * bytes; plus its id and map entry, about 100), whatever its size in the stream (up to {@link
+ * DeltaStream#MAX_OBJECT}); a summed-up node keeps a {@code Summary} of about 100 bytes.
  */
 final class TreeShape {
     private static final int LEAF = -1;
+    /**
+     * The most a {@link Node} of the stream retains, in bytes, whatever the node's size: its
+     * fixed part and hash ({@link Node#FIXED_BYTES}) and {@link Node#CHILD_BYTES} for each of at
+     * most {@link TreeNode#MAX_LEAF} children (a leaf's directories; an internal node has at most
+     * {@link TreeNode#FANOUT}).
+     */
+    static final long MAX_NODE_BYTES = Node.FIXED_BYTES + (long) TreeNode.MAX_LEAF * Node.CHILD_BYTES;
+
     private final ObjectStore store;
-    /** The stream's tree nodes, decoded ({@link TrieNodes#decode}). */
-    private final Map<ObjectId, Object> streamNodes = new HashMap<>();
+    /** The stream's tree nodes, as the checks need them (never their entries). */
+    private final Map<ObjectId, Node> streamNodes = new HashMap<>();
     /** Nodes summed up (stream and store). */
     private final Map<ObjectId, Summary> done = new HashMap<>();
 
@@ -56,11 +73,178 @@ final class TreeShape {
      * What a node holds, as its parent sees it: {@code depth} -1 for a leaf, {@code hash} null
      * for an empty leaf.
      */
-    private record Summary(int depth, long entries, long subdirs, long height, byte[] hash, int groups) {}
+    private record Summary(int depth, long entries, long subdirs, long height, ObjectId hash, int groups) {}
 
-    /** Notes a tree node of the stream. */
+    /**
+     * What the checks need of one node, in a few arrays: the children that must be summed first
+     * (a leaf's directories, an internal node's children) with the counts the node records for
+     * them, and what the node's other entries add up to. Names, modes, xattrs and file contents
+     * are not kept.
+     */
+    private static final class Node {
+        /** Object headers, the fields, the arrays' headers and a name hash (an ObjectId). */
+        static final long FIXED_BYTES = 256;
+        /** A child's id (32), recorded entries and subdirectories (2 longs) and bucket (1). */
+        static final long CHILD_BYTES = ObjectId.LENGTH + 2 * Long.BYTES + 1;
+
+        /** {@link #LEAF}, or an internal node's depth. */
+        final int depth;
+        /** A leaf's entries and subdirectories; a store internal node's recorded totals. */
+        final long entries;
+
+        final long subdirs;
+        /** The height of the entries that need no child read: a file 1, a store directory without subdirectories 1 or 2. */
+        final long flat;
+        /** A leaf's first name's hash (null when empty) and how many 5-bit groups all its names share. */
+        final ObjectId hash;
+
+        final int groups;
+        /** The children to sum first, 32 bytes each. */
+        final byte[] ids;
+        /** The entries and subdirectories recorded for child i at 2i and 2i+1. */
+        final long[] counts;
+        /** An internal node's bucket of each child; null for a leaf. */
+        final byte[] buckets;
+
+        private Node(
+                int depth,
+                long entries,
+                long subdirs,
+                long flat,
+                ObjectId hash,
+                int groups,
+                byte[] ids,
+                long[] counts,
+                byte[] buckets) {
+            this.depth = depth;
+            this.entries = entries;
+            this.subdirs = subdirs;
+            this.flat = flat;
+            this.hash = hash;
+            this.groups = groups;
+            this.ids = ids;
+            this.counts = counts;
+            this.buckets = buckets;
+        }
+
+        /**
+         * The node {@code id} of bytes {@code raw}. Of a store node ({@code trusted}) only the
+         * children with subdirectories are kept (and an internal node's first, for the hash
+         * prefix): its own counts are trusted.
+         */
+        static Node of(ObjectId id, byte[] raw, boolean trusted) {
+            TreeNode node = TreeNode.decode(raw);
+            return node.isLeaf() ? leaf(id, node.entries(), trusted) : internal(node, trusted);
+        }
+
+        private static Node leaf(ObjectId id, List<TreeEntry> entries, boolean trusted) {
+            if (entries.isEmpty()) {
+                return new Node(LEAF, 0, 0, 0, null, 0, new byte[0], new long[0], null);
+            }
+            if (!trusted && entries.size() > TreeNode.MAX_LEAF) {
+                throw misplaced("tree node " + id + " is a leaf of " + entries.size() + " entries (at most "
+                        + TreeNode.MAX_LEAF + "; a larger directory is split)");
+            }
+            ObjectId first = ObjectId.hash(entries.get(0).name());
+            byte[] firstBytes = first.toBytes();
+            int bits = 256;
+            long subdirs = 0;
+            long flat = 0;
+            int n = 0;
+            byte[] ids = new byte[ObjectId.LENGTH * entries.size()];
+            long[] counts = new long[2 * entries.size()];
+            for (TreeEntry e : entries) {
+                bits = Math.min(
+                        bits, sharedBits(firstBytes, ObjectId.hash(e.name()).toBytes()));
+                if (!isDir(e)) {
+                    flat = Math.max(flat, 1);
+                    continue;
+                }
+                subdirs++;
+                if (trusted && e.dirSubdirs() == 0) {
+                    flat = Math.max(flat, e.dirEntries() > 0 ? 2 : 1);
+                    continue;
+                }
+                System.arraycopy(e.tree().toBytes(), 0, ids, n * ObjectId.LENGTH, ObjectId.LENGTH);
+                counts[2 * n] = e.dirEntries();
+                counts[2 * n + 1] = e.dirSubdirs();
+                n++;
+            }
+            return new Node(
+                    LEAF,
+                    entries.size(),
+                    subdirs,
+                    flat,
+                    first,
+                    bits / TreeNode.BITS,
+                    Arrays.copyOf(ids, n * ObjectId.LENGTH),
+                    Arrays.copyOf(counts, 2 * n),
+                    null);
+        }
+
+        private static Node internal(TreeNode in, boolean trusted) {
+            long entries = 0;
+            long subdirs = 0;
+            long flat = 0;
+            int n = 0;
+            byte[] ids = new byte[ObjectId.LENGTH * TreeNode.FANOUT];
+            long[] counts = new long[2 * TreeNode.FANOUT];
+            byte[] buckets = new byte[TreeNode.FANOUT];
+            for (int i = 0; i < TreeNode.FANOUT; i++) {
+                TreeNode.Child c = in.child(i);
+                if (c == null) {
+                    continue;
+                }
+                entries += c.entries();
+                subdirs += c.subdirs();
+                if (trusted && c.subdirs() == 0 && n > 0) {
+                    flat = Math.max(flat, c.entries() > 0 ? 1 : 0);
+                    continue;
+                }
+                System.arraycopy(c.id().toBytes(), 0, ids, n * ObjectId.LENGTH, ObjectId.LENGTH);
+                counts[2 * n] = c.entries();
+                counts[2 * n + 1] = c.subdirs();
+                buckets[n] = (byte) i;
+                n++;
+            }
+            return new Node(
+                    in.depth(),
+                    entries,
+                    subdirs,
+                    flat,
+                    null,
+                    0,
+                    Arrays.copyOf(ids, n * ObjectId.LENGTH),
+                    Arrays.copyOf(counts, 2 * n),
+                    Arrays.copyOf(buckets, n));
+        }
+
+        int children() {
+            return counts.length / 2;
+        }
+
+        ObjectId child(int i) {
+            return ObjectId.fromBytes(ids, i * ObjectId.LENGTH);
+        }
+
+        /** What this node retains, in bytes (an estimate from the arrays' lengths, at most {@link #MAX_NODE_BYTES}). */
+        long bytes() {
+            return FIXED_BYTES + (long) children() * CHILD_BYTES;
+        }
+    }
+
+    /** Notes a tree node of the stream, keeping only what the checks need (at most {@link #MAX_NODE_BYTES}). */
     void add(ObjectId id, byte[] raw) {
-        streamNodes.put(id, TrieNodes.decode(id, raw));
+        streamNodes.put(id, Node.of(id, raw, false));
+    }
+
+    /** What the stream's nodes retain, in bytes: at most {@link #MAX_NODE_BYTES} each. */
+    long retainedBytes() {
+        long sum = 0;
+        for (Node n : streamNodes.values()) {
+            sum += n.bytes();
+        }
+        return sum;
     }
 
     /**
@@ -103,7 +287,7 @@ final class TreeShape {
     private Summary sum(ObjectId top) {
         ArrayDeque<ObjectId> stack = new ArrayDeque<>();
         Set<ObjectId> expanding = new HashSet<>();
-        Map<ObjectId, Object> loaded = new HashMap<>();
+        Map<ObjectId, Node> loaded = new HashMap<>();
         stack.push(top);
         while (!stack.isEmpty()) {
             ObjectId id = stack.peek();
@@ -111,9 +295,10 @@ final class TreeShape {
                 stack.pop();
                 continue;
             }
-            Object node = loaded.computeIfAbsent(id, this::node);
+            Node node = loaded.computeIfAbsent(id, this::node);
             boolean ready = true;
-            for (ObjectId dep : dependencies(id, node)) {
+            for (int i = 0; i < node.children(); i++) {
+                ObjectId dep = node.child(i);
                 if (!done.containsKey(dep)) {
                     if (expanding.contains(dep)) {
                         throw new DeltaException(Problem.MALFORMED, "tree node " + dep + " contains itself");
@@ -134,9 +319,9 @@ final class TreeShape {
         return done.get(top);
     }
 
-    private Object node(ObjectId id) {
-        Object n = streamNodes.get(id);
-        return n != null ? n : TrieNodes.read(store, id);
+    private Node node(ObjectId id) {
+        Node n = streamNodes.get(id);
+        return n != null ? n : Node.of(id, store.get(id), true);
     }
 
     /** Whether {@code id} is a store node (not in the stream), whose own counts are trusted. */
@@ -144,91 +329,49 @@ final class TreeShape {
         return !streamNodes.containsKey(id);
     }
 
-    /**
-     * The nodes {@code node}'s summary needs: of a stream node, every child and every directory
-     * it names; of a store node, only those with subdirectories, and its first child (for the
-     * hash prefix).
-     */
-    @SuppressWarnings("unchecked")
-    private List<ObjectId> dependencies(ObjectId id, Object node) {
-        boolean trusted = trusted(id);
-        List<ObjectId> deps = new ArrayList<>();
-        if (node instanceof TrieNodes.Internal in) {
-            for (int i = 0; i < TrieNodes.FANOUT; i++) {
-                ObjectId c = in.children()[i];
-                if (c != null && (!trusted || in.subdirs()[i] > 0 || deps.isEmpty())) {
-                    deps.add(c);
-                }
-            }
-        } else {
-            for (TreeEntry e : (List<TreeEntry>) node) {
-                if (isDir(e) && (!trusted || e.dirSubdirs() > 0)) {
-                    deps.add(e.tree());
-                }
-            }
-        }
-        return deps;
-    }
-
     private static boolean isDir(TreeEntry e) {
         return e.kind() == EntryKind.DIRECTORY && e.linkPaths() == null;
     }
 
-    @SuppressWarnings("unchecked")
-    private Summary summarize(ObjectId id, Object node) {
-        boolean trusted = trusted(id);
-        if (node instanceof TrieNodes.Internal in) {
-            return trusted ? summarizeStoreInternal(id, in) : summarizeInternal(id, in);
+    private Summary summarize(ObjectId id, Node node) {
+        if (node.depth != LEAF) {
+            return trusted(id) ? summarizeStoreInternal(id, node) : summarizeInternal(id, node);
         }
-        List<TreeEntry> entries = (List<TreeEntry>) node;
-        if (entries.isEmpty()) {
+        if (node.hash == null) {
             return new Summary(LEAF, 0, 0, 0, null, 0);
         }
-        byte[] first = ObjectId.hash(entries.get(0).name()).toBytes();
-        int bits = 256;
-        long subdirs = 0;
-        long height = 0;
-        for (TreeEntry e : entries) {
-            bits = Math.min(bits, sharedBits(first, ObjectId.hash(e.name()).toBytes()));
-            long h = 1;
-            if (isDir(e) && trusted && e.dirSubdirs() == 0) {
-                subdirs++;
-                h += e.dirEntries() > 0 ? 1 : 0;
-            } else if (isDir(e)) {
-                subdirs++;
-                Summary dir = done.get(e.tree());
-                if (dir.depth > 0) {
-                    throw misplaced("directory '" + e.nameString() + "' in tree node " + id + " starts with tree node "
-                            + e.tree() + ", an internal node of depth " + dir.depth);
-                }
-                if (dir.entries != e.dirEntries() || dir.subdirs != e.dirSubdirs()) {
-                    throw counts(
-                            "directory '" + e.nameString() + "' in tree node " + id,
-                            dir,
-                            e.dirEntries(),
-                            e.dirSubdirs());
-                }
-                h += dir.height;
+        long height = node.flat;
+        for (int i = 0; i < node.children(); i++) {
+            Summary dir = done.get(node.child(i));
+            if (dir.depth > 0) {
+                throw misplaced("a directory in tree node " + id + " starts with tree node " + node.child(i)
+                        + ", an internal node of depth " + dir.depth);
             }
-            height = Math.max(height, h);
+            if (dir.entries != node.counts[2 * i] || dir.subdirs != node.counts[2 * i + 1]) {
+                throw counts(
+                        "the directory " + node.child(i) + " in tree node " + id,
+                        dir,
+                        node.counts[2 * i],
+                        node.counts[2 * i + 1]);
+            }
+            height = Math.max(height, 1 + dir.height);
         }
         if (height > TreeLimits.MAX_DEPTH) {
             throw tooDeep();
         }
-        return new Summary(LEAF, entries.size(), subdirs, height, first, bits / TrieNodes.BITS);
+        return new Summary(LEAF, node.entries, node.subdirs, height, node.hash, node.groups);
     }
 
-    private Summary summarizeInternal(ObjectId id, TrieNodes.Internal in) {
-        int d = in.depth();
+    private Summary summarizeInternal(ObjectId id, Node in) {
+        int d = in.depth;
         byte[] prefix = null;
+        ObjectId prefixId = null;
         long entries = 0;
         long subdirs = 0;
         long height = 0;
-        for (int i = 0; i < TrieNodes.FANOUT; i++) {
-            ObjectId c = in.children()[i];
-            if (c == null) {
-                continue;
-            }
+        for (int k = 0; k < in.children(); k++) {
+            ObjectId c = in.child(k);
+            int i = in.buckets[k];
             Summary s = done.get(c);
             if (s.hash == null) {
                 throw misplaced("tree node " + id + " has an empty child " + c + " in bucket " + i);
@@ -238,15 +381,18 @@ final class TreeShape {
                         + " of depth " + d);
             }
             if (s.groups < d + 1
-                    || TrieNodes.bucketOfHash(s.hash, d) != i
-                    || prefix != null && sharedBits(prefix, s.hash) < d * TrieNodes.BITS) {
+                    || TreeNode.bucket(s.hash, d) != i
+                    || prefix != null && sharedBits(prefix, s.hash.toBytes()) < d * TreeNode.BITS) {
                 throw misplaced("tree node " + c + " holds names that do not hash to bucket " + i + " at depth " + d
                         + " of tree node " + id + " (a name out of its bucket could be there twice)");
             }
-            if (s.entries != in.entries()[i] || s.subdirs != in.subdirs()[i]) {
-                throw counts("child " + i + " of tree node " + id, s, in.entries()[i], in.subdirs()[i]);
+            if (s.entries != in.counts[2 * k] || s.subdirs != in.counts[2 * k + 1]) {
+                throw counts("child " + i + " of tree node " + id, s, in.counts[2 * k], in.counts[2 * k + 1]);
             }
-            prefix = prefix == null ? s.hash : prefix;
+            if (prefix == null) {
+                prefix = s.hash.toBytes();
+                prefixId = s.hash;
+            }
             entries += s.entries;
             subdirs += s.subdirs;
             height = Math.max(height, s.height);
@@ -254,7 +400,7 @@ final class TreeShape {
         if (prefix == null) {
             throw misplaced("tree node " + id + " is an internal node without children");
         }
-        return new Summary(d, entries, subdirs, height, prefix, d);
+        return new Summary(d, entries, subdirs, height, prefixId, d);
     }
 
     /**
@@ -262,31 +408,21 @@ final class TreeShape {
      * it), so only children with subdirectories are measured, and the first child gives the hash
      * prefix.
      */
-    private Summary summarizeStoreInternal(ObjectId id, TrieNodes.Internal in) {
-        long entries = 0;
-        long subdirs = 0;
-        long height = 0;
-        byte[] prefix = null;
-        for (int i = 0; i < TrieNodes.FANOUT; i++) {
-            ObjectId c = in.children()[i];
-            if (c == null) {
-                continue;
-            }
-            entries += in.entries()[i];
-            subdirs += in.subdirs()[i];
-            Summary s = done.get(c);
-            if (prefix == null) {
-                prefix = s.hash;
-                if (prefix == null) {
-                    throw misplaced("tree node " + id + " in the store has an empty child " + c);
-                }
-            }
-            height = Math.max(height, in.subdirs()[i] > 0 ? s.height : in.entries()[i] > 0 ? 1 : 0);
-        }
-        if (prefix == null) {
+    private Summary summarizeStoreInternal(ObjectId id, Node in) {
+        if (in.children() == 0) {
             throw misplaced("tree node " + id + " in the store is an internal node without children");
         }
-        return new Summary(in.depth(), entries, subdirs, height, prefix, in.depth());
+        ObjectId first = in.child(0);
+        ObjectId prefix = done.get(first).hash;
+        if (prefix == null) {
+            throw misplaced("tree node " + id + " in the store has an empty child " + first);
+        }
+        long height = in.flat;
+        for (int k = 0; k < in.children(); k++) {
+            long h = in.counts[2 * k + 1] > 0 ? done.get(in.child(k)).height : in.counts[2 * k] > 0 ? 1 : 0;
+            height = Math.max(height, h);
+        }
+        return new Summary(in.depth, in.entries, in.subdirs, height, prefix, in.depth);
     }
 
     /** How many leading bits {@code a} and {@code b} share. */

@@ -18,6 +18,7 @@ import dev.txfs.snapshot.ObjectWriter;
 import dev.txfs.snapshot.Snapshot;
 import dev.txfs.snapshot.TreeEntry;
 import dev.txfs.snapshot.TreeLimits;
+import dev.txfs.snapshot.TreeNode;
 import dev.txfs.snapshot.TreeRef;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
@@ -103,6 +104,21 @@ final class DeltaReaderShapeTest {
     }
 
     /**
+     * Regression: a leaf of more than {@link TreeNode#MAX_LEAF} entries, which no txfs writes (a
+     * larger directory is split). Refused, so that what the check keeps of a node is bounded
+     * ({@link TreeShape#MAX_NODE_BYTES}).
+     */
+    @Test
+    void import_leafOfMoreThanMaxLeafEntries_isMalformed() throws Exception {
+        List<TreeEntry> sorted = new ArrayList<>(names(TreeNode.MAX_LEAF + 1));
+        sorted.sort((x, y) -> Directories.NAME_ORDER.compare(x.name(), y.name()));
+        ObjectId snap = snapshot(w -> oversizedLeaf(w, sorted));
+        DeltaException e =
+                rejected(new InMemoryObjectStore(), DeltaFixture.stream(source, null, snap, null), Problem.MALFORMED);
+        assertTrue(e.getMessage().contains("is a leaf of " + (TreeNode.MAX_LEAF + 1) + " entries"), e.getMessage());
+    }
+
+    /**
      * Fuzz-style: random large directories (random names and sizes), each written once well shaped
      * (imports) and once with one random defect: an entry moved or copied to another bucket, a
      * child count off by one, or the node's depth byte changed. Every defect is refused as
@@ -138,7 +154,7 @@ final class DeltaReaderShapeTest {
                     bad.get(b).add(bad.get(a).remove(rnd.nextInt(bad.get(a).size())));
                 case 1 -> bad.get(b).add(bad.get(a).get(rnd.nextInt(bad.get(a).size())));
                 case 2 -> count = c -> c - 1;
-                default -> depth[0] = 1 + rnd.nextInt(TrieNodes.MAX_DEPTH);
+                default -> depth[0] = 1 + rnd.nextInt(TreeNode.MAX_DEPTH);
             }
             Function<Long, Long> counts = count;
             ObjectId snap = snapshot(w -> internal(w, bad, counts, depth[0]));
@@ -290,11 +306,11 @@ final class DeltaReaderShapeTest {
     /** The entries split into the 32 buckets of depth 0, as {@code Directories} places them. */
     private static List<List<TreeEntry>> buckets(List<TreeEntry> entries) {
         List<List<TreeEntry>> out = new ArrayList<>();
-        for (int i = 0; i < TrieNodes.FANOUT; i++) {
+        for (int i = 0; i < TreeNode.FANOUT; i++) {
             out.add(new ArrayList<>());
         }
         for (TreeEntry e : entries) {
-            out.get(TrieNodes.bucket(e.name(), 0)).add(e);
+            out.get(TreeNode.bucket(ObjectId.hash(e.name()), 0)).add(e);
         }
         return out;
     }
@@ -338,6 +354,23 @@ final class DeltaReaderShapeTest {
             }
         }
         return new TreeRef(w.put(b.toByteArray()), total, 0);
+    }
+
+    /**
+     * A leaf of {@code sorted} (sorted by name, unique) whatever their number: the entries of
+     * leaves {@code Directories} writes for slices of at most 200, under one leaf header.
+     */
+    private static TreeRef oversizedLeaf(ObjectWriter w, List<TreeEntry> sorted) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(new byte[] {3, 1, 0});
+        varint(b, sorted.size());
+        for (int from = 0; from < sorted.size(); from += 200) {
+            List<TreeEntry> part = sorted.subList(from, Math.min(sorted.size(), from + 200));
+            byte[] leaf = w.find(Directories.write(w, part).id()).orElseThrow();
+            int skip = 3 + (part.size() < 0x80 ? 1 : 2);
+            b.write(leaf, skip, leaf.length - skip);
+        }
+        return new TreeRef(w.put(b.toByteArray()), sorted.size(), 0);
     }
 
     private static void varint(ByteArrayOutputStream b, long v) {
