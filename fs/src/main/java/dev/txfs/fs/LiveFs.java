@@ -1514,22 +1514,23 @@ public final class LiveFs implements FsOps {
     // ---- ending transactions ------------------------------------------------------------------
 
     /**
-     * Before a commit: the kernel writes out the dirty pages of files open for writing in open
-     * transactions (INVAL_INODE from offset 0 launders dirty pages, shared mappings' included,
-     * through WRITE requests), and this waits (bounded) until it has. So the commit holds what was
-     * written through a mapping before it, and on a {@code --require-txn} mount nothing written
-     * later through such a handle reaches the live tree (those writes are refused, see {@link
-     * #write}). Pages dirtied while the commit runs may land on either side of it, as a write(2)
-     * racing the commit does.
+     * Before transaction {@code v} commits (or {@code txfs run} ends it): the kernel writes out the
+     * dirty pages of {@code v}'s files open for writing (INVAL_INODE from offset 0 launders dirty
+     * pages, shared mappings' included, through WRITE requests), and this waits (bounded) until it
+     * has. So the commit holds what was written through a mapping before it, and on a {@code
+     * --require-txn} mount nothing written later through such a handle reaches the live tree (those
+     * writes are refused, see {@link #write}). Pages dirtied while the commit runs may land on either
+     * side of it, as a write(2) racing the commit does. Other transactions' files are left alone: a
+     * commit neither flushes nor waits for pages it does not take.
      *
      * <p>Locking: call without the lock; the write-outs need it.
      */
-    public void writeBackTransactionPages() {
+    public void writeBackTransactionPages(View v) {
         Set<Long> inos = new HashSet<>();
         synchronized (lock) {
             for (Handle h : handles.values()) {
-                if (h.node instanceof File && h.writable() && !h.view.isLive() && !h.view.closed()) {
-                    inos.add(inoOf(h.view, h.node));
+                if (h.view == v && h.node instanceof File && h.writable() && !v.isLive() && !v.closed()) {
+                    inos.add(inoOf(v, h.node));
                 }
             }
         }
