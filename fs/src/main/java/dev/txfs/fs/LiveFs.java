@@ -1,5 +1,9 @@
 package dev.txfs.fs;
 
+import static dev.txfs.fs.Privileges.CAPABILITY;
+import static dev.txfs.fs.Privileges.SET_ID_BITS;
+import static dev.txfs.fs.Privileges.S_ISGID;
+import static dev.txfs.fs.Privileges.S_ISUID;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
@@ -101,10 +105,6 @@ import java.util.function.LongSupplier;
 public final class LiveFs implements FsOps {
     static final long VALID_NS = 60_000_000_000L;
     private static final int S_IFMT = 0170000;
-    private static final int S_ISUID = 04000;
-    private static final int S_ISGID = 02000;
-    /** File capabilities, which exec applies (see {@link View#restricted}). */
-    static final String CAPABILITY = "security.capability";
     /**
      * The most a node's extended attributes may take, names and values together (64 KiB; ext4 fits
      * about one block, 4 KiB, in an inode). Enough for POSIX ACLs and SELinux labels; a setxattr past
@@ -670,7 +670,7 @@ public final class LiveFs implements FsOps {
         long size = n.size();
         int mode = n.stMode();
         if (restricted && n instanceof File) {
-            mode &= ~(S_ISUID | S_ISGID);
+            mode &= ~SET_ID_BITS;
         }
         return new Attr(
                 ino,
@@ -1601,8 +1601,7 @@ public final class LiveFs implements FsOps {
      */
     private static boolean restrictedOnly(View v, MutableNode l) {
         return v.restricted()
-                && (l instanceof Special s && s.rdev() != 0
-                        || l instanceof File && (l.mode() & (S_ISUID | S_ISGID)) != 0);
+                && (l instanceof Special s && s.rdev() != 0 || l instanceof File && (l.mode() & SET_ID_BITS) != 0);
     }
 
     /** After the live tree took a commit's changes: the kernel forgets the names that changed. */
