@@ -1,5 +1,9 @@
 package dev.txfs.fs;
 
+import static dev.txfs.fs.Privileges.CAPABILITY;
+import static dev.txfs.fs.Privileges.SET_ID_BITS;
+import static dev.txfs.fs.Privileges.S_ISGID;
+import static dev.txfs.fs.Privileges.S_ISUID;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
@@ -101,10 +105,6 @@ import java.util.function.LongSupplier;
 public final class LiveFs implements FsOps {
     static final long VALID_NS = 60_000_000_000L;
     private static final int S_IFMT = 0170000;
-    private static final int S_ISUID = 04000;
-    private static final int S_ISGID = 02000;
-    /** File capabilities, which exec applies (see {@link View#restricted}). */
-    static final String CAPABILITY = "security.capability";
     /**
      * The most a node's extended attributes may take, names and values together (64 KiB; ext4 fits
      * about one block, 4 KiB, in an inode). Enough for POSIX ACLs and SELinux labels; a setxattr past
@@ -178,7 +178,8 @@ public final class LiveFs implements FsOps {
          * device number 0, and security.capability is not served (see {@link #nodeAttr}). Such a
          * view shares no file inode with the live tree (see {@link #sameVersion}), so the kernel
          * holds these attributes for its inodes only. The snapshots under {@code /.txfs/snapshots}
-         * are served the same way ({@link SnapshotsFs}).
+         * are served the same way ({@link SnapshotsFs}). A transaction on the live state restricts
+         * some of its nodes only (see {@link LiveFs#hides}).
          */
         boolean restricted() {
             return txn != null && txn.ownBase();
@@ -616,6 +617,39 @@ public final class LiveFs implements FsOps {
     }
 
     /**
+     * Before the live tree unlinks non-directory {@code l} or renames another node over it: an open
+     * transaction still sharing its inode (bound to it, or numbered so for its next lookup) gives the
+     * number up, and its version gets an inode of its own. That version is no longer the live tree's
+     * current one, so it may be served restricted ({@link #hides}); on the old number the kernel may
+     * hold the live attributes (a set-id bit) for a long validity, on a new one it holds none. The
+     * kernel drops or moves the name's dentry itself, so nothing is sent (the caller's request holds
+     * the directories' locks, see the notification rules).
+     */
+    private void beforeLiveRemove(MutableNode l) {
+        if (txns.isEmpty() || l == null || l instanceof Dir) {
+            return;
+        }
+        long ino = inoOf(liveView, l);
+        Inode rec = inodes.get(ino);
+        Optional<String> path = live.tree().pathOf(l);
+        for (View v : txns.values()) {
+            MutableNode t = rec == null ? null : rec.txns.get(v);
+            if (t == null) {
+                t = path.flatMap(p -> v.tree.find(p)).orElse(null);
+            }
+            Long shared = t == null ? null : v.inos.get(t);
+            if (t instanceof Dir || shared == null || shared != ino) {
+                continue;
+            }
+            v.inos.put(t, t.serial() + 1);
+            if (rec != null && rec.txns.get(v) == t) {
+                rec.unbind(v);
+            }
+            followLive(v, t, l);
+        }
+    }
+
+    /**
      * The transaction's descriptors opened on the inode it shared with the live tree stay on that
      * inode, whose page cache the live change is about to fill: they read the live node from now on,
      * so that what the kernel has cached and what it reads here agree (they see the live change, the
@@ -670,11 +704,42 @@ public final class LiveFs implements FsOps {
 
     private Attr attr(View v, MutableNode n) {
         return nodeAttr(
-                inoOf(v, n),
-                n,
-                atimes.getOrDefault(n, n.mtimeNs()),
-                orphans.contains(n) ? 0 : n.nlink(),
-                v.restricted());
+                inoOf(v, n), n, atimes.getOrDefault(n, n.mtimeNs()), orphans.contains(n) ? 0 : n.nlink(), hides(v, n));
+    }
+
+    /**
+     * Whether node {@code n} is served restricted in view {@code v} (no set-id bits, device number
+     * 0, no file capability; see {@link #nodeAttr}): every node of a {@link View#restricted} view;
+     * in a transaction of a user other than root, a node that grants that user something ({@link
+     * Privileges#grantsBeyond}) and is not the live tree's current version of its file. A
+     * transaction begun before root replaced a setuid binary (by rename, as package managers do, or
+     * in place) would otherwise go on serving the old one, set-id bit and all, to its user. The live
+     * tree's current version keeps its bits, so sudo works inside a transaction; root's transactions
+     * are not restricted this way.
+     */
+    private boolean hides(View v, MutableNode n) {
+        if (v.isLive()) {
+            return false;
+        }
+        if (v.restricted()) {
+            return true;
+        }
+        Transaction.Credentials creds = v.txn.creds();
+        return creds.uid() != 0 && Privileges.grantsBeyond(n, creds) && !isLiveVersion(v, n);
+    }
+
+    /**
+     * Whether transaction node {@code t} is the live tree's current version of its file: it shares
+     * its inode with the live node now at its path, and both are still the version {@code v} began
+     * with (see {@link #sameVersion}).
+     */
+    private boolean isLiveVersion(View v, MutableNode t) {
+        long ino = inoOf(v, t);
+        if (ino == t.serial() + 1) {
+            return false;
+        }
+        MutableNode l = v.tree.pathOf(t).flatMap(p -> live.tree().find(p)).orElse(null);
+        return l != null && inoOf(liveView, l) == ino && sameVersion(v, l, t);
     }
 
     /**
@@ -687,7 +752,7 @@ public final class LiveFs implements FsOps {
         long size = n.size();
         int mode = n.stMode();
         if (restricted && n instanceof File) {
-            mode &= ~(S_ISUID | S_ISGID);
+            mode &= ~SET_ID_BITS;
         }
         return new Attr(
                 ino,
@@ -884,13 +949,14 @@ public final class LiveFs implements FsOps {
             checkOpen(v);
             prepareChange(v, inoOf(v, n), n, prepared);
             MutableTree tree = v.tree;
+            boolean hidden = hides(v, n); // the kernel saw no privileges to clear
             if (s.size() != null) {
                 if (!(n instanceof File f)) {
                     throw n instanceof Dir
                             ? new TreeExceptions.IsDirectoryException("inode " + ino)
                             : new FsException(Kind.INVALID, "truncate of a " + n.kind());
                 }
-                if (v.restricted() && c.uid() != 0) {
+                if (hidden && c.uid() != 0) {
                     dropPrivileges(tree, f);
                 }
                 tree.truncate(f, s.size());
@@ -901,7 +967,7 @@ public final class LiveFs implements FsOps {
             if (s.mode() != null || s.uid() != null || s.gid() != null || mtime != null || atime != null) {
                 tree.setAttributes(n, s.mode() == null ? null : s.mode() & 07777, s.uid(), s.gid(), mtime);
             }
-            if (v.restricted() && n instanceof File f && s.mode() == null && (s.uid() != null || s.gid() != null)) {
+            if (hidden && n instanceof File f && s.mode() == null && (s.uid() != null || s.gid() != null)) {
                 dropPrivileges(tree, f);
             }
             if (atime != null && atime != n.mtimeNs()) {
@@ -917,10 +983,10 @@ public final class LiveFs implements FsOps {
     }
 
     /**
-     * A write or truncate by a user other than root, or a chown, in a restricted view: the kernel
-     * clears the setuid bit, the setgid bit of a group-executable file and file capabilities then
-     * (should_remove_suid, cap_inode_killpriv), but it sees none of them there ({@link
-     * View#restricted}), so they are cleared here; else a commit could carry a setuid file some user
+     * A write or truncate by a user other than root, or a chown, of a node served restricted: the
+     * kernel clears the setuid bit, the setgid bit of a group-executable file and file capabilities
+     * then (should_remove_suid, cap_inode_killpriv), but it sees none of them there ({@link
+     * #hides}), so they are cleared here; else a commit could carry a setuid file some user
      * changed.
      */
     private static void dropPrivileges(MutableTree tree, File f) throws IOException {
@@ -1056,6 +1122,9 @@ public final class LiveFs implements FsOps {
         synchronized (lock) {
             Target t = target(c, parent, name);
             MutableNode gone = t.v().tree.lookup(t.d(), name).orElse(null);
+            if (t.v().isLive()) {
+                beforeLiveRemove(gone);
+            }
             t.v().tree.unlink(t.d(), name);
             nameChanged(t.v(), parent, name);
             noteIfOrphaned(t.v(), gone);
@@ -1111,6 +1180,9 @@ public final class LiveFs implements FsOps {
             }
             MutableNode replaced =
                     mode == RenameMode.REPLACE ? v.tree.lookup(to.d(), newName).orElse(null) : null;
+            if (v.isLive()) {
+                beforeLiveRemove(replaced);
+            }
             v.tree.rename(from, name, to.d(), newName, mode);
             nameChanged(v, parent, name);
             nameChanged(v, newParent, newName);
@@ -1236,7 +1308,7 @@ public final class LiveFs implements FsOps {
                     notifier.invalidateInode(ino, 0, 0);
                     checkWritable(h.view);
                 }
-                if (h.view.restricted() && c.uid() != 0) {
+                if (hides(h.view, f) && c.uid() != 0) {
                     dropPrivileges(h.view.tree, f);
                 }
                 int len = src.remaining();
@@ -1432,7 +1504,7 @@ public final class LiveFs implements FsOps {
             View v = viewOf(c);
             MutableNode n = node(v, ino);
             return v.tree.getXattr(n, name)
-                    .filter(x -> servedIn(v.restricted(), name))
+                    .filter(x -> servedIn(hides(v, n), name))
                     .orElseThrow(() -> new TreeExceptions.NoSuchAttributeException("inode " + ino, name));
         }
     }
@@ -1444,10 +1516,12 @@ public final class LiveFs implements FsOps {
         }
         synchronized (lock) {
             View v = viewOf(c);
-            List<String> names = v.tree.listXattrs(node(v, ino));
+            MutableNode node = node(v, ino);
+            List<String> names = v.tree.listXattrs(node);
             boolean trusted = c.uid() == 0; // trusted.* is for CAP_SYS_ADMIN only (root stands in for it)
+            boolean hidden = hides(v, node);
             return names.stream()
-                    .filter(n -> (trusted || !n.startsWith("trusted.")) && servedIn(v.restricted(), n))
+                    .filter(n -> (trusted || !n.startsWith("trusted.")) && servedIn(hidden, n))
                     .toList();
         }
     }
@@ -1540,22 +1614,23 @@ public final class LiveFs implements FsOps {
     // ---- ending transactions ------------------------------------------------------------------
 
     /**
-     * Before a commit: the kernel writes out the dirty pages of files open for writing in open
-     * transactions (INVAL_INODE from offset 0 launders dirty pages, shared mappings' included,
-     * through WRITE requests), and this waits (bounded) until it has. So the commit holds what was
-     * written through a mapping before it, and on a {@code --require-txn} mount nothing written
-     * later through such a handle reaches the live tree (those writes are refused, see {@link
-     * #write}). Pages dirtied while the commit runs may land on either side of it, as a write(2)
-     * racing the commit does.
+     * Before transaction {@code v} commits (or {@code txfs run} ends it): the kernel writes out the
+     * dirty pages of {@code v}'s files open for writing (INVAL_INODE from offset 0 launders dirty
+     * pages, shared mappings' included, through WRITE requests), and this waits (bounded) until it
+     * has. So the commit holds what was written through a mapping before it, and on a {@code
+     * --require-txn} mount nothing written later through such a handle reaches the live tree (those
+     * writes are refused, see {@link #write}). Pages dirtied while the commit runs may land on either
+     * side of it, as a write(2) racing the commit does. Other transactions' files are left alone: a
+     * commit neither flushes nor waits for pages it does not take.
      *
      * <p>Locking: call without the lock; the write-outs need it.
      */
-    public void writeBackTransactionPages() {
+    public void writeBackTransactionPages(View v) {
         Set<Long> inos = new HashSet<>();
         synchronized (lock) {
             for (Handle h : handles.values()) {
-                if (h.node instanceof File && h.writable() && !h.view.isLive() && !h.view.closed()) {
-                    inos.add(inoOf(h.view, h.node));
+                if (h.view == v && h.node instanceof File && h.writable() && !v.isLive() && !v.closed()) {
+                    inos.add(inoOf(v, h.node));
                 }
             }
         }
@@ -1620,14 +1695,15 @@ public final class LiveFs implements FsOps {
 
     /**
      * Whether live node {@code l}, which a commit of {@code v} put at its place, looks different in
-     * {@code v}: a device node or a setuid/setgid file of a restricted view. The kernel keeps the
+     * {@code v}: a device node or a setuid/setgid file served restricted there (the whole view, or
+     * as a node {@link #hides} would not show the live tree's version of). The kernel keeps the
      * device number it first got for an inode and caches the mode, so the transaction's inode must
      * not become the live one: the live tree's names lead to a number of its own.
      */
     private static boolean restrictedOnly(View v, MutableNode l) {
-        return v.restricted()
-                && (l instanceof Special s && s.rdev() != 0
-                        || l instanceof File && (l.mode() & (S_ISUID | S_ISGID)) != 0);
+        Transaction.Credentials creds = v.txn.creds();
+        return (v.restricted() || creds.uid() != 0 && Privileges.grantsBeyond(l, creds))
+                && (l instanceof Special s && s.rdev() != 0 || l instanceof File && (l.mode() & SET_ID_BITS) != 0);
     }
 
     /** After the live tree took a commit's changes: the kernel forgets the names that changed. */

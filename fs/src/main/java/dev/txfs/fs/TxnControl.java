@@ -505,7 +505,10 @@ public final class TxnControl {
         Json w = new Json().beginObject();
         StringBuilder text = new StringBuilder();
         String action;
-        fs.writeBackTransactionPages(); // the kept or committed tree holds what mappings wrote
+        synchronized (fs.lock()) {
+            v = own(c);
+        }
+        fs.writeBackTransactionPages(v); // the kept or committed tree holds what mappings wrote
         synchronized (fs.lock()) {
             v = own(c);
             Transaction t = v.txn;
@@ -805,7 +808,10 @@ public final class TxnControl {
     private String commit(Caller c, String message, String txn) throws Failure, IOException {
         LiveFs.View v;
         LiveTree.CommitResult r;
-        fs.writeBackTransactionPages(); // the commit holds what mappings wrote before it
+        synchronized (fs.lock()) {
+            v = target(c, txn);
+        }
+        fs.writeBackTransactionPages(v); // the commit holds what mappings wrote before it
         synchronized (fs.lock()) {
             v = target(c, txn);
             String msg = !message.isEmpty() ? message : !v.txn.message().isEmpty() ? v.txn.message() : "txfs commit";

@@ -65,26 +65,57 @@ class LiveFsRequireTxnTest {
 
     /**
      * Before a commit the kernel is asked to write out the pages of every file open for writing in
-     * an open transaction (INVAL_INODE from offset 0), and waited for, so that the commit holds what
-     * a mapping wrote before it; files only read, and the live tree's, are left alone.
+     * the committing transaction (INVAL_INODE from offset 0), and waited for, so that the commit
+     * holds what a mapping wrote before it; files only read, and the live tree's, are left alone.
      */
     @Test
-    void writeBackTransactionPages_asksTheKernelToWriteOutFilesOpenForWritingInTransactions() throws Exception {
+    void writeBackTransactionPages_asksTheKernelToWriteOutFilesOpenForWritingInTheTransaction() throws Exception {
         DirectLiveFs.RecordingNotifier n = new DirectLiveFs.RecordingNotifier();
         d.fs.setNotifier(n);
-        d.fs.writeBackTransactionPages();
-        assertEquals(List.of(), n.sent, "nothing open: nothing to wait for");
         Transaction t = d.begin();
+        LiveFs.View v = d.fs.openViews().get(t.id());
+        d.fs.writeBackTransactionPages(v);
+        assertEquals(List.of(), n.sent, "nothing open: nothing to wait for");
         FsOps.Created w = d.fs.create(INSIDE, FsOps.ROOT, "w".getBytes(UTF_8), 0100644, O_RDWR, 022);
         FsOps.Created r = d.fs.create(INSIDE, FsOps.ROOT, "r".getBytes(UTF_8), 0100644, O_RDWR, 022);
         d.fs.release(r.entry().ino(), r.fh());
         long rfh = d.fs.open(INSIDE, r.entry().ino(), DirectLiveFs.O_RDONLY).fh();
         n.sent.clear();
-        d.fs.writeBackTransactionPages();
+        d.fs.writeBackTransactionPages(v);
         assertEquals(List.of("inode " + w.entry().ino() + " 0 0", "await"), n.sent);
         d.fs.release(r.entry().ino(), rfh);
         d.fs.release(w.entry().ino(), w.fh());
         d.commit(t);
+    }
+
+    /**
+     * Regression: each commit asked the kernel to write out the files open for writing in every open
+     * transaction, and waited up to a second for them, so any user's commit flushed (and was slowed
+     * by) other users' transactions. Only the committing transaction's files are written out.
+     */
+    @Test
+    void writeBackTransactionPages_leavesOtherTransactionsFilesAlone() throws Exception {
+        DirectLiveFs.RecordingNotifier n = new DirectLiveFs.RecordingNotifier();
+        d.fs.setNotifier(n);
+        Transaction t = d.begin();
+        FsOps.Caller other = new FsOps.Caller(0, 0, 300);
+        Transaction u;
+        synchronized (d.fs.lock()) {
+            u = d.live.begin("t2", 0, other.pid(), "test", "");
+            d.fs.addView(u);
+            d.membership.pids.put(other.pid(), u.id());
+        }
+        FsOps.Created mine = d.fs.create(INSIDE, FsOps.ROOT, "mine".getBytes(UTF_8), 0100644, O_RDWR, 022);
+        FsOps.Created theirs = d.fs.create(other, FsOps.ROOT, "theirs".getBytes(UTF_8), 0100644, O_RDWR, 022);
+        n.sent.clear();
+
+        d.fs.writeBackTransactionPages(d.fs.openViews().get(t.id()));
+
+        assertEquals(List.of("inode " + mine.entry().ino() + " 0 0", "await"), n.sent);
+        d.fs.release(mine.entry().ino(), mine.fh());
+        d.fs.release(theirs.entry().ino(), theirs.fh());
+        d.commit(t);
+        d.commit(u);
     }
 
     @Test

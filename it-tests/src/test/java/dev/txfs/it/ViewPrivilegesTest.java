@@ -3,7 +3,9 @@ package dev.txfs.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -134,6 +136,54 @@ class ViewPrivilegesTest extends TransactionItBase {
                     "a checkout with --preserve-privileges keeps the setuid bit and the device");
         } finally {
             removeTree(out);
+        }
+    }
+
+    /**
+     * Regression: a transaction begun by nobody before root replaced a setuid-root binary in the
+     * live tree (by rename, as package managers do) went on serving the old binary with its setuid
+     * bit, so nobody could still run it as euid 0. The replaced version now runs as nobody there,
+     * and a setuid binary the live tree kept since begin still gives euid 0 (sudo in a transaction).
+     */
+    @Test
+    void aSetuidBinaryReplacedInTheLiveTree_givesNothingInATransactionBegunBefore_anUnchangedOneStillDoes()
+            throws Exception {
+        Path d = dir("replaced");
+        bashIn(d, """
+                cp "$(command -v id)" suid-id && chown root:root suid-id && chmod 4755 suid-id
+                cp -p suid-id kept-id
+                """).ok();
+        Path w = tempDir("txfs-replaced");
+        try {
+            Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("rwxrwxrwx"));
+            Process p = shell(w, """
+                    cd "$M/replaced"
+                    runuser -u nobody -- "$T" run --discard -- bash -c '
+                        { ./suid-id -u; ./kept-id -u; } > "$1/before"
+                        touch "$1/begun"
+                        while [ ! -e "$1/replaced" ]; do sleep 0.02; done
+                        { ./suid-id -u; ./kept-id -u; } > "$1/after"
+                        ' bash "$W"
+                    """);
+            await(w.resolve("begun"), p);
+            bashIn(d, "cp \"$(command -v id)\" suid-id.new && chmod 0755 suid-id.new && mv suid-id.new suid-id")
+                    .ok();
+            Files.createFile(w.resolve("replaced"));
+            finish(p, w);
+
+            assertEquals("0\n0\n", Files.readString(w.resolve("before")), "precondition: honoured at begin");
+            assertEquals(
+                    "65534\n0\n",
+                    Files.readString(w.resolve("after")),
+                    "the replaced binary gives nothing, the unchanged one still does");
+            assertEquals(
+                    "65534\n0\n",
+                    bashIn(d, "runuser -u nobody -- bash -c './suid-id -u; ./kept-id -u'")
+                            .ok()
+                            .out(),
+                    "the live tree: the new binary is not setuid");
+        } finally {
+            removeTree(w);
         }
     }
 }

@@ -1,5 +1,9 @@
 package dev.txfs.tool;
 
+import static dev.txfs.fs.Privileges.CAPABILITY;
+import static dev.txfs.fs.Privileges.SET_ID_BITS;
+
+import dev.txfs.fs.Privileges;
 import dev.txfs.fs.posix.Errno;
 import dev.txfs.fs.posix.Posix;
 import dev.txfs.fs.posix.PosixAt;
@@ -12,15 +16,13 @@ import java.util.Map;
  * Sets one checked-out inode's owner, xattrs, mode and times, in that order (chown clears setuid
  * bits and file capabilities; an ACL sets the group bits), through its descriptor or by name in
  * its directory's descriptor, never following a symlink. Unless {@code privileged}, setuid and
- * setgid bits are dropped and {@value #CAPABILITY} is not set. What the kernel refuses a non-root
+ * setgid bits are dropped and {@value Privileges#CAPABILITY} is not set. What the kernel refuses a non-root
  * caller (owners, privileged xattr namespaces) is counted in {@link Warnings}.
  *
  * <p>Threads: safe for any thread (the checkout's writers call it).
  */
 final class InodeMetadata {
-    static final String CAPABILITY = "security.capability";
     static final String UNTRUSTED = "(source not signed by a trusted key; --preserve-privileges)";
-    private static final int SET_ID_BITS = 06000;
 
     private final PosixAt at;
     private final boolean privileged;

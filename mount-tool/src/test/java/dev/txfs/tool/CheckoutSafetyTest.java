@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.txfs.fs.Privileges;
 import dev.txfs.fs.posix.Errno;
 import dev.txfs.fs.posix.Posix;
 import dev.txfs.fs.posix.PosixException;
@@ -78,7 +79,7 @@ final class CheckoutSafetyTest extends CliTestBase {
     }
 
     private boolean hasCapability(Path p) throws PosixException {
-        return posix.listXattrs(Posix.bytes(p.toString())).contains(InodeMetadata.CAPABILITY);
+        return posix.listXattrs(Posix.bytes(p.toString())).contains(Privileges.CAPABILITY);
     }
 
     /**
