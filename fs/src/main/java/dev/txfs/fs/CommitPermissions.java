@@ -143,8 +143,11 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
         private final Map<String, Optional<String>> writable = new HashMap<>();
         /** Live directory (raw path) → why it may not be searched (it or one above), if it may not. */
         private final Map<String, Optional<String>> searchable = new HashMap<>();
-        /** Nodes the commit removes from the live tree, and where (raw path); and the nodes it adds. */
-        private final Map<Identity, String> removed = new HashMap<>();
+        /**
+         * Nodes the commit removes from the live tree, and how many times (each removal lets one added
+         * name be a rename of it); and the nodes it adds.
+         */
+        private final Map<Identity, Integer> removed = new HashMap<>();
 
         private final Map<Identity, String> added = new HashMap<>();
 
@@ -158,7 +161,7 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
                 Optional<TreeEntry> l = live.find(c.raw());
                 Optional<TreeEntry> m = merged.find(c.raw());
                 if (l.isPresent() && (m.isEmpty() || replaced(l.get(), m.get()))) {
-                    removed.put(Identity.of(live.inode(l.get())), c.raw());
+                    removed.merge(Identity.of(live.inode(l.get())), 1, Integer::sum);
                 }
                 if (m.isPresent() && (l.isEmpty() || replaced(l.get(), m.get()))) {
                     added.put(Identity.of(merged.inode(m.get())), c.raw());
@@ -300,8 +303,16 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
         private String newNode(String raw, TreeEntry m) {
             TreeEntry node = merged.inode(m);
             Identity id = Identity.of(node);
-            if (removed.containsKey(id)) {
-                return null; // a rename of a live node: its directories are checked where it left
+            Integer left = removed.get(id);
+            if (left != null) {
+                // a rename of a live node: its directories are checked where it left. One removal
+                // makes one rename: a second name for it would be a hard link (protected_hardlinks)
+                if (left == 1) {
+                    removed.remove(id);
+                } else {
+                    removed.put(id, left - 1);
+                }
+                return null;
             }
             TreeEntry parent = merged.find(StoredTree.parentOf(raw)).orElse(null);
             return ownNode(raw, node, parent);

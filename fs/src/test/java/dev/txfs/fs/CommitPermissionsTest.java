@@ -287,6 +287,20 @@ class CommitPermissionsTest {
                                 MutableTree.RenameMode.REPLACE)));
     }
 
+    /**
+     * Finding B of the review of issue 14: one removal of root's node let it be added under any
+     * number of names, so a rename plus hard links (which protected_hardlinks refuses) passed.
+     */
+    @Test
+    void renameOfAnotherUsersFile_plusAHardLinkToIt_refusesTheSecondName() throws Exception {
+        List<String> r = refused(USER, t -> {
+            t.rename(t.getDir("/shared"), b("g"), t.getDir("/shared"), b("h"), MutableTree.RenameMode.REPLACE);
+            t.link(t.get("/shared/h"), t.getDir("/home/u"), b("g"));
+        });
+        assertEquals(1, r.size(), r.toString());
+        assertTrue(r.get(0).contains("only root may add another user's node"), r.toString());
+    }
+
     @Test
     void addedDirectory_holdingAnotherUsersNode_isRefused() throws Exception {
         assertRefused(
