@@ -42,7 +42,7 @@ import java.util.function.Supplier;
  *       is checked node by node. A node that the same commit removes from elsewhere in the live
  *       tree, unchanged, is a rename: only the two directories are checked (and write on a
  *       directory that changes parent). Hence a non-root commit cannot add a name for another user's
- *       node (a hard link to it, or a copy of it from an old base); it can move one.
+ *       node (a hard link to it, or a copy of it from an old base); it can move one (each removal of it, one move).
  *   <li>A directory removed (not moved) is removed node by node: write and search on each directory
  *       in it, the sticky rule for each name.
  *   <li>A node changed in place: new content needs write on the live file (a symlink or a device
