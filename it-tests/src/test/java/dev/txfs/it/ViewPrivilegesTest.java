@@ -117,13 +117,7 @@ class ViewPrivilegesTest extends TransactionItBase {
         // what the snapshot records is unchanged
         Path out = tempDir("txfs-priv");
         try {
-            txfs(
-                            "--store",
-                            store.toString(),
-                            "checkout",
-                            "--preserve-privileges",
-                            old,
-                            out.resolve("co").toString())
+            txfs("--store", store.toString(), "checkout", "--preserve-privileges", old, out.resolve("co").toString())
                     .ok();
             assertEquals(
                     "-rwsr-xr-x 1,5\n",
