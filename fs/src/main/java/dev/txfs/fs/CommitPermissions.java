@@ -42,13 +42,15 @@ import java.util.function.Supplier;
  *       is checked node by node. A node that the same commit removes from elsewhere in the live
  *       tree, unchanged, is a rename: only the two directories are checked (and write on a
  *       directory that changes parent). Hence a non-root commit cannot add a name for another user's
- *       node (a hard link to it, or a copy of it from an old base); it can move one (each removal of it, one move).
+ *       node (a hard link to it, or a copy of it from an old base); it can move one, once per
+ *       removal of it.
  *   <li>A directory removed (not moved) is removed node by node: write and search on each directory
  *       in it, the sticky rule for each name.
  *   <li>A node changed in place: new content needs write on the live file (a symlink or a device
  *       node is never written, only replaced), and a non-owner's new content must leave no setuid
  *       bit, no setgid bit with group execute and no {@code security.capability} (clearing them is
- *       allowed, as the kernel clears them on write); mode or ACLs need owning it; a new group needs owning it and membership of that group; a new owner is never allowed;
+ *       allowed, as the kernel clears them on write); mode or ACLs need owning it; a new group
+ *       needs owning it and membership of that group; a new owner is never allowed;
  *       {@code user.*} xattrs need write, {@code system.posix_acl_*} ownership, any other namespace
  *       root; a new mtime alone needs owning it, or write on it and a time within the transaction's
  *       life (what {@code utimes(NULL)} would give). A change refused in place passes if replacing

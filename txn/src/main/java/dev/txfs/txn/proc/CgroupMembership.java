@@ -50,8 +50,8 @@ import java.util.logging.Logger;
  *       move it checks again that the pid is the process it checked (its start time: the pid may
  *       have been reused between the check and the write) and that its uids still pass (it may
  *       have run a setuid program meanwhile); if not, the pid is moved back where it came from and
- *       the move fails as the check would have (gone, or {@link ForeignProcessException}). Each moved
- *       process's previous cgroup is remembered against its {@link ProcessRef}. A descendant is
+ *       the move fails as the check would have (gone, or {@link ForeignProcessException}). Each
+ *       moved process's previous cgroup is remembered against its {@link ProcessRef}. A descendant is
  *       moved only if it was where the root was (in no transaction, or in the same one of this
  *       membership): one in a nested transaction, or in another daemon's, stays there; as with
  *       parent walk, the nearest root wins. A root in one of our transactions gets its new cgroup
