@@ -42,11 +42,15 @@ import java.util.function.Supplier;
  *       is checked node by node. A node that the same commit removes from elsewhere in the live
  *       tree, unchanged, is a rename: only the two directories are checked (and write on a
  *       directory that changes parent). Hence a non-root commit cannot add a name for another user's
- *       node (a hard link to it, or a copy of it from an old base); it can move one.
+ *       node (a hard link to it, or a copy of it from an old base); it can move one, once per
+ *       removal of it.
  *   <li>A directory removed (not moved) is removed node by node: write and search on each directory
  *       in it, the sticky rule for each name.
  *   <li>A node changed in place: new content needs write on the live file (a symlink or a device
- *       node is never written, only replaced); mode or ACLs need owning it; a new group needs owning it and membership of that group; a new owner is never allowed;
+ *       node is never written, only replaced), and a non-owner's new content must leave no setuid
+ *       bit, no setgid bit with group execute and no {@code security.capability} (clearing them is
+ *       allowed, as the kernel clears them on write); mode or ACLs need owning it; a new group
+ *       needs owning it and membership of that group; a new owner is never allowed;
  *       {@code user.*} xattrs need write, {@code system.posix_acl_*} ownership, any other namespace
  *       root; a new mtime alone needs owning it, or write on it and a time within the transaction's
  *       life (what {@code utimes(NULL)} would give). A change refused in place passes if replacing
@@ -64,7 +68,8 @@ import java.util.function.Supplier;
  */
 public final class CommitPermissions implements LiveTree.CommitCheck {
     private static final int W = PosixAccess.W, X = PosixAccess.X;
-    private static final int S_ISGID = 02000, S_ISVTX = 01000;
+    private static final int S_ISUID = 04000, S_ISGID = 02000, S_ISVTX = 01000, S_IXGRP = 010;
+    private static final String CAPABILITY = "security.capability";
 
     private final Credentials creds;
     private final long sinceNs;
@@ -140,8 +145,11 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
         private final Map<String, Optional<String>> writable = new HashMap<>();
         /** Live directory (raw path) → why it may not be searched (it or one above), if it may not. */
         private final Map<String, Optional<String>> searchable = new HashMap<>();
-        /** Nodes the commit removes from the live tree, and where (raw path); and the nodes it adds. */
-        private final Map<Identity, String> removed = new HashMap<>();
+        /**
+         * Nodes the commit removes from the live tree, and how many times (each removal lets one added
+         * name be a rename of it); and the nodes it adds.
+         */
+        private final Map<Identity, Integer> removed = new HashMap<>();
 
         private final Map<Identity, String> added = new HashMap<>();
 
@@ -155,7 +163,7 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
                 Optional<TreeEntry> l = live.find(c.raw());
                 Optional<TreeEntry> m = merged.find(c.raw());
                 if (l.isPresent() && (m.isEmpty() || replaced(l.get(), m.get()))) {
-                    removed.put(Identity.of(live.inode(l.get())), c.raw());
+                    removed.merge(Identity.of(live.inode(l.get())), 1, Integer::sum);
                 }
                 if (m.isPresent() && (l.isEmpty() || replaced(l.get(), m.get()))) {
                     added.put(Identity.of(merged.inode(m.get())), c.raw());
@@ -297,8 +305,16 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
         private String newNode(String raw, TreeEntry m) {
             TreeEntry node = merged.inode(m);
             Identity id = Identity.of(node);
-            if (removed.containsKey(id)) {
-                return null; // a rename of a live node: its directories are checked where it left
+            Integer left = removed.get(id);
+            if (left != null) {
+                // a rename of a live node: its directories are checked where it left. One removal
+                // makes one rename: a second name for it would be a hard link (protected_hardlinks)
+                if (left == 1) {
+                    removed.remove(id);
+                } else {
+                    removed.put(id, left - 1);
+                }
+                return null;
             }
             TreeEntry parent = merged.find(StoredTree.parentOf(raw)).orElse(null);
             return ownNode(raw, node, parent);
@@ -355,13 +371,17 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
             if (content && !access(l, W)) {
                 return "changing its content needs write permission on it";
             }
-            if (l.mode() != m.mode() && !owner) {
+            boolean killPriv = content && !owner;
+            if (killPriv && privileged(m)) {
+                return "would keep set-id bits/capability on a file changed by a non-owner";
+            }
+            if (l.mode() != m.mode() && !owner && !(killPriv && m.mode() == (l.mode() & ~killedBits(l.mode())))) {
                 return "changing its mode needs owning it";
             }
             if (l.gid() != m.gid() && !(owner && creds.inGroup(m.gid()))) {
                 return "changing its group to " + m.gid() + " needs owning it and being in that group";
             }
-            String why = xattrs(l, m, owner);
+            String why = xattrs(l, m, owner, killPriv);
             if (why != null) {
                 return why;
             }
@@ -374,12 +394,18 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
             return null;
         }
 
-        /** Why the xattr changes from {@code l} to {@code m} are refused, or null. */
-        private String xattrs(TreeEntry l, TreeEntry m, boolean owner) {
+        /**
+         * Why the xattr changes from {@code l} to {@code m} are refused, or null. {@code killPriv}: a
+         * non-owner changed the content, which drops the file's capability (cap_inode_killpriv).
+         */
+        private String xattrs(TreeEntry l, TreeEntry m, boolean owner, boolean killPriv) {
             SortedMap<String, byte[]> all = new TreeMap<>(l.xattrs());
             all.putAll(m.xattrs());
             for (String key : all.keySet()) {
                 if (Arrays.equals(l.xattrs().get(key), m.xattrs().get(key))) {
+                    continue;
+                }
+                if (killPriv && key.equals(CAPABILITY) && !m.xattrs().containsKey(key)) {
                     continue;
                 }
                 if (key.startsWith("user.")) {
@@ -395,6 +421,21 @@ public final class CommitPermissions implements LiveTree.CommitCheck {
                 }
             }
             return null;
+        }
+
+        /**
+         * Whether {@code node} keeps what the kernel drops when a non-owner changes a file's content
+         * (should_remove_suid, cap_inode_killpriv): the setuid bit, the setgid bit of a group-executable
+         * file, a file capability. The view drops them on write and truncate, but not on every path
+         * that changes content (fallocate, page write-back), so the commit refuses what still has them.
+         */
+        private static boolean privileged(TreeEntry node) {
+            return (node.mode() & killedBits(node.mode())) != 0 || node.xattrs().containsKey(CAPABILITY);
+        }
+
+        /** The mode bits a change of content by a non-owner clears, of a file with {@code mode}. */
+        private static int killedBits(int mode) {
+            return S_ISUID | ((mode & S_IXGRP) != 0 ? S_ISGID : 0);
         }
 
         /** Whether the user has {@code want} (rwx bits) on the node, as the kernel decides. */

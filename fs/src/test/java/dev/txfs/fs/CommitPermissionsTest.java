@@ -55,6 +55,12 @@ class CommitPermissionsTest {
         t.createFile(home, b("f"), 0644, U, G);
         MutableNode.Dir shared = t.mkdir(root, b("shared"), 0775, 0, STAFF);
         t.createFile(shared, b("g"), 0664, 0, STAFF);
+        t.createFile(shared, b("suid"), 04775, 0, STAFF);
+        t.createFile(shared, b("sgid"), 02775, 0, STAFF);
+        t.createFile(shared, b("sgid-nox"), 02664, 0, STAFF);
+        MutableNode.File cap = t.createFile(shared, b("cap"), 0775, 0, STAFF);
+        t.setXattr(cap, "security.capability", b("cap"), MutableTree.XattrMode.ANY);
+        t.createFile(home, b("own-suid"), 04775, U, G);
         MutableNode.Dir priv = t.mkdir(root, b("private"), 0700, 0, 0);
         t.mkdir(priv, b("open"), 0777, 0, 0);
         MutableNode.Dir acl = t.mkdir(root, b("acl"), 0750, 0, 0);
@@ -152,6 +158,59 @@ class CommitPermissionsTest {
         assertRefused(refused(USER, t -> t.write((MutableNode.File) t.get("/usr/tool"), 0, b("x"), 0, 1)), "/usr/tool");
     }
 
+    /**
+     * Finding A of the review of issue 14: the view clears set-id bits and capabilities on write and
+     * truncate, but fallocate and page write-backs change content without it; a non-owner's commit
+     * kept root's setuid bit on a file whose content that user chose.
+     */
+    @Test
+    void writeContent_byANonOwner_keepingSetIdBitsOrCapability_isRefused() throws Exception {
+        for (String path : List.of("/shared/suid", "/shared/sgid", "/shared/cap")) {
+            List<String> r = refused(USER, t -> t.write((MutableNode.File) t.get(path), 0, b("new"), 0, 3));
+            assertRefused(r, path);
+            assertTrue(
+                    r.get(0).contains("would keep set-id bits/capability on a file changed by a non-owner"),
+                    r.toString());
+        }
+    }
+
+    /** What the kernel does on a non-owner's write: the bits and the capability go, and that passes. */
+    @Test
+    void writeContent_byANonOwner_clearingSetIdBitsAndCapability_passes() throws Exception {
+        assertEquals(List.of(), refused(USER, t -> {
+            MutableNode.File f = (MutableNode.File) t.get("/shared/suid");
+            t.write(f, 0, b("new"), 0, 3);
+            t.setAttributes(f, 0775, null, null, null);
+        }));
+        assertEquals(List.of(), refused(USER, t -> {
+            MutableNode.File f = (MutableNode.File) t.get("/shared/sgid");
+            t.write(f, 0, b("new"), 0, 3);
+            t.setAttributes(f, 0775, null, null, null);
+        }));
+        assertEquals(List.of(), refused(USER, t -> {
+            MutableNode.File f = (MutableNode.File) t.get("/shared/cap");
+            t.write(f, 0, b("new"), 0, 3);
+            t.removeXattr(f, "security.capability");
+        }));
+        // setgid without group execute is not a privilege (mandatory locking): the kernel keeps it
+        assertEquals(
+                List.of(), refused(USER, t -> t.write((MutableNode.File) t.get("/shared/sgid-nox"), 0, b("n"), 0, 1)));
+        // clearing more than the kernel clears is still a chmod
+        assertRefused(
+                refused(USER, t -> {
+                    MutableNode.File f = (MutableNode.File) t.get("/shared/suid");
+                    t.write(f, 0, b("new"), 0, 3);
+                    t.setAttributes(f, 0755, null, null, null);
+                }),
+                "/shared/suid");
+    }
+
+    @Test
+    void writeContent_byTheOwner_ofTheirOwnSetuidFile_passes() throws Exception {
+        assertEquals(
+                List.of(), refused(USER, t -> t.write((MutableNode.File) t.get("/home/u/own-suid"), 0, b("n"), 0, 1)));
+    }
+
     /** A symlink's mode is 0777: the check must not read it as "anyone may change its target". */
     @Test
     void retargetRootsSymlink_inRootOwnedDirectory_isRefused() throws Exception {
@@ -226,6 +285,20 @@ class CommitPermissionsTest {
                                 t.getDir("/shared"),
                                 b("h"),
                                 MutableTree.RenameMode.REPLACE)));
+    }
+
+    /**
+     * Finding B of the review of issue 14: one removal of root's node let it be added under any
+     * number of names, so a rename plus hard links (which protected_hardlinks refuses) passed.
+     */
+    @Test
+    void renameOfAnotherUsersFile_plusAHardLinkToIt_refusesTheSecondName() throws Exception {
+        List<String> r = refused(USER, t -> {
+            t.rename(t.getDir("/shared"), b("g"), t.getDir("/shared"), b("h"), MutableTree.RenameMode.REPLACE);
+            t.link(t.get("/shared/h"), t.getDir("/home/u"), b("g"));
+        });
+        assertEquals(1, r.size(), r.toString());
+        assertTrue(r.get(0).contains("only root may add another user's node"), r.toString());
     }
 
     @Test

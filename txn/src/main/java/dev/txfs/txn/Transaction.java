@@ -2,11 +2,10 @@ package dev.txfs.txn;
 
 import dev.txfs.snapshot.MutableTree;
 import dev.txfs.snapshot.ObjectId;
+import dev.txfs.txn.proc.ProcInfo;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.util.List;
+import java.io.UncheckedIOException;
+import java.util.Collections;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -37,7 +36,7 @@ public final class Transaction {
             if (gid >= 0) {
                 all.add(gid);
             }
-            groups = java.util.Collections.unmodifiableSet(all);
+            groups = Collections.unmodifiableSet(all);
         }
 
         /** Just a user and its group, no supplementary groups ({@code gid} -1: none). */
@@ -62,9 +61,11 @@ public final class Transaction {
          */
         public static Credentials ofThread(long tid, long uid, long gid) throws IOException {
             try {
-                return new Credentials(uid, gid, parseGroups(Files.readAllLines(Path.of("/proc/" + tid + "/status"))));
-            } catch (NoSuchFileException e) {
-                return of(uid, gid);
+                return ProcInfo.groups(tid)
+                        .map(groups -> new Credentials(uid, gid, groups))
+                        .orElseGet(() -> of(uid, gid));
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
             }
         }
 
@@ -89,21 +90,6 @@ public final class Transaction {
                 }
             }
             return new Credentials(Long.parseLong(f[0]), Long.parseLong(f[1]), groups);
-        }
-
-        /** The ids of the {@code Groups:} line of a {@code /proc/<pid>/status}. */
-        static Set<Long> parseGroups(List<String> status) {
-            Set<Long> out = new TreeSet<>();
-            for (String line : status) {
-                if (line.startsWith("Groups:")) {
-                    for (String g : line.substring(7).trim().split("\\s+")) {
-                        if (!g.isEmpty()) {
-                            out.add(Long.parseLong(g));
-                        }
-                    }
-                }
-            }
-            return out;
         }
     }
 

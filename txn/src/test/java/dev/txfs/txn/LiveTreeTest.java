@@ -244,11 +244,7 @@ class LiveTreeTest {
     }
 
     @Test
-    void credentials_parseGroups_readsTheGroupsLineOfProcStatus() {
-        assertEquals(
-                java.util.Set.of(4L, 24L, 1000L),
-                Transaction.Credentials.parseGroups(List.of("Name:\tsh", "Groups:\t4 24 1000 ", "Uid:\t0")));
-        assertEquals(java.util.Set.of(), Transaction.Credentials.parseGroups(List.of("Groups:\t")));
+    void credentials_groups_includeTheGroup() {
         assertEquals(java.util.Set.of(7L, 8L), new Transaction.Credentials(1, 7, java.util.Set.of(8L)).groups());
     }
 

@@ -1,5 +1,6 @@
 package dev.txfs.txn.proc;
 
+import dev.txfs.txn.proc.Membership.ForeignProcessException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -44,8 +46,12 @@ import java.util.logging.Logger;
  *   <li>Joining. {@link #add} checks every process it would move against the transaction's user
  *       (all of them first, then each again just before it moves), then moves the root first, so
  *       whatever it forks from then on is born inside; then its existing descendants, repeating
- *       until a pass finds none left outside (a descendant may fork while we move it). Each moved
- *       process's previous cgroup is remembered against its {@link ProcessRef}. A descendant is
+ *       until a pass finds none left outside (a descendant may fork while we move it). After each
+ *       move it checks again that the pid is the process it checked (its start time: the pid may
+ *       have been reused between the check and the write) and that its uids still pass (it may
+ *       have run a setuid program meanwhile); if not, the pid is moved back where it came from and
+ *       the move fails as the check would have (gone, or {@link ForeignProcessException}). Each
+ *       moved process's previous cgroup is remembered against its {@link ProcessRef}. A descendant is
  *       moved only if it was where the root was (in no transaction, or in the same one of this
  *       membership): one in a nested transaction, or in another daemon's, stays there; as with
  *       parent walk, the nearest root wins. A root in one of our transactions gets its new cgroup
@@ -108,6 +114,9 @@ final class CgroupMembership implements Membership {
     /** Guarded by lock. */
     private boolean closed;
 
+    /** Runs after each pid is written into a transaction cgroup, before it is checked again (tests). */
+    Consumer<ProcessRef> afterMoveForTests = p -> {};
+
     private CgroupMembership(Cgroup2Mount mount, String instance) {
         this.mount = mount;
         this.paths = new TxnCgroups<>(instance, mount.pathOf(mount.mountPoint().resolve(TxnCgroups.OLD_TOP)));
@@ -166,9 +175,8 @@ final class CgroupMembership implements Membership {
             }
             try {
                 if (!rootWasIn.equals(Optional.of(t))) {
-                    moveInWithLock(t, root, origin);
-                }
-                if (!root.alive()) {
+                    moveInWithLock(t, root, origin, uid, othersAllowed, foreign);
+                } else if (!root.alive()) {
                     throw gone(root.pid());
                 }
                 moveDescendantsWithLock(t, root, rootWasIn, uid, othersAllowed, foreign);
@@ -288,7 +296,15 @@ final class CgroupMembership implements Membership {
         return dir;
     }
 
-    private void moveInWithLock(Txn t, ProcessRef p, String from) throws IOException {
+    /**
+     * Moves {@code p}, checked against {@code uid} before, from cgroup {@code from} into {@code t},
+     * then checks it again: a pid that now names another process (reused between the check and the
+     * write) fails as gone, one whose uids no longer pass as the check does; either is moved back to
+     * {@code from} first.
+     */
+    private void moveInWithLock(
+            Txn t, ProcessRef p, String from, long uid, boolean othersAllowed, Map<Long, Foreign> foreign)
+            throws IOException {
         Path dir = cgroupUnderWithLock(t, paths.base(from));
         try {
             CgroupFiles.writePid(dir, p.pid());
@@ -298,6 +314,21 @@ final class CgroupMembership implements Membership {
             }
             throw new IOException(
                     "cannot move process " + p.pid() + " into cgroup " + dir + ": " + CgroupFiles.reason(e), e);
+        }
+        try {
+            afterMoveForTests.accept(p);
+            if (!p.alive()) {
+                throw gone(p.pid());
+            }
+            Owners.check(p.pid(), uid, othersAllowed).ifPresent(f -> foreign.put(f.pid(), f));
+        } catch (IOException | RuntimeException e) {
+            List<String> back = new ArrayList<>();
+            back.add(from);
+            for (String c = CgroupFiles.parent(mount.pathOf(dir)); c != null; c = CgroupFiles.parent(c)) {
+                back.add(c);
+            }
+            moveToFirstWithLock(t, p.pid(), back);
+            throw e;
         }
         t.origins.put(p, from);
     }
@@ -346,8 +377,10 @@ final class CgroupMembership implements Membership {
                 }
                 Owners.check(pid, uid, othersAllowed).ifPresent(f -> foreign.put(f.pid(), f));
                 try {
-                    moveInWithLock(t, ref.get(), cg.get());
+                    moveInWithLock(t, ref.get(), cg.get(), uid, othersAllowed, foreign);
                     moved++;
+                } catch (ForeignProcessException e) {
+                    throw e;
                 } catch (IOException e) {
                     if (!e.getMessage().endsWith(" is gone")) {
                         LOG.warning("process " + pid + " (" + ProcInfo.cmdline(pid) + ") stays outside transaction "
@@ -426,6 +459,11 @@ final class CgroupMembership implements Membership {
         for (String p = home; p != null; p = CgroupFiles.parent(p)) {
             targets.add(p);
         }
+        moveToFirstWithLock(t, pid, targets);
+    }
+
+    /** Moves {@code pid} to the first of {@code targets} that takes it, never into another daemon's. */
+    private void moveToFirstWithLock(Txn t, long pid, List<String> targets) {
         IOException last = null;
         for (String p : targets) {
             if (paths.inOther(p)) {

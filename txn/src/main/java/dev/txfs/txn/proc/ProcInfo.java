@@ -15,12 +15,14 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Reads what txfs needs to know about a process from {@code /proc}: one small file per question,
@@ -173,6 +175,37 @@ public final class ProcInfo {
                     ? "uid " + real
                     : "uids " + real + "/" + effective + "/" + saved + "/" + fs + " (real/effective/saved/fs)";
         }
+    }
+
+    /**
+     * The most a {@code /proc/<pid>/status} holding a {@code Groups:} line of NGROUPS_MAX (65536)
+     * groups takes: each group up to 10 digits and a space, plus the other lines.
+     */
+    static final int STATUS_WITH_GROUPS_MAX = 65536 * 11 + 8192;
+
+    /**
+     * The supplementary groups of a thread or process, from the {@code Groups:} line of {@code
+     * /proc/<tid>/status}; empty if it is gone.
+     */
+    public static Optional<Set<Long>> groups(long tid) {
+        if (tid <= 0) {
+            return Optional.empty();
+        }
+        byte[] b = read(PROC + tid + "/status", STATUS_WITH_GROUPS_MAX);
+        return b == null ? Optional.empty() : Optional.of(parseGroups(b));
+    }
+
+    /** The ids of the {@code Groups:} line of a {@code /proc/<pid>/status}; none if it has none. */
+    static Set<Long> parseGroups(byte[] status) {
+        byte[] k = "\nGroups:".getBytes(UTF_8);
+        int at = indexOf(status, k);
+        Set<Long> out = new TreeSet<>();
+        if (at >= 0) {
+            int from = at + k.length;
+            int end = indexOf(status, from, status.length, (byte) '\n');
+            addNumbers(Arrays.copyOfRange(status, from, end < 0 ? status.length : end), out);
+        }
+        return Collections.unmodifiableSet(out);
     }
 
     /** The four uids of a process; empty if it is gone. */
@@ -363,9 +396,17 @@ public final class ProcInfo {
      */
     static byte[] read(String path, int max) {
         try (FileChannel ch = FileChannel.open(Path.of(path))) {
-            ByteBuffer buf = ByteBuffer.allocate(max);
-            while (buf.hasRemaining() && ch.read(buf) > 0) {
-                // procfs hands out a seq_file in page-sized reads; keep going until EOF.
+            ByteBuffer buf = ByteBuffer.allocate(Math.min(max, 4096));
+            while (ch.read(buf) > 0) {
+                // procfs hands out a seq_file in page-sized reads; keep going until EOF or max.
+                if (!buf.hasRemaining()) {
+                    if (buf.capacity() == max) {
+                        break;
+                    }
+                    ByteBuffer bigger = ByteBuffer.allocate((int) Math.min(max, 2L * buf.capacity()));
+                    bigger.put(buf.flip());
+                    buf = bigger;
+                }
             }
             return Arrays.copyOf(buf.array(), buf.position());
         } catch (IOException e) {

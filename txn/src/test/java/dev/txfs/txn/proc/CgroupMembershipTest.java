@@ -81,6 +81,63 @@ class CgroupMembershipTest extends MembershipContractTest {
         }
     }
 
+    /**
+     * Finding D of the review of issue 14: {@code add} checked a process's uids, then wrote its pid
+     * to {@code cgroup.procs}; what ran as that pid at the write (a reused pid, or the same process
+     * after a setuid exec) was not checked. Here the root execs into another user's process between
+     * the write and the second check: it goes back where it was and the add fails as the first
+     * check would have.
+     */
+    @Test
+    void add_whenTheRootBecomesAnotherUsersDuringTheMove_movesItBackAndFails() throws Exception {
+        assumeRootAndSetpriv();
+        Process bash = procs.bash("read x; exec setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30");
+        String before = cgroupOf(bash.pid());
+        ((CgroupMembership) membership).afterMoveForTests = p -> turnToNobody(bash, p.pid());
+        txnDirUnder(before, "t1");
+
+        assertThrows(Membership.ForeignProcessException.class, () -> add("t1", ref(bash)));
+
+        assertEquals(before, cgroupOf(bash.pid()));
+        assertEquals(NONE, membership.resolve(bash.pid()));
+        assertFalse(membership.hasMembers("t1"));
+    }
+
+    /** The same race for a descendant: it goes back, the add fails, and the root leaves too. */
+    @Test
+    void add_whenADescendantBecomesAnotherUsersDuringTheMove_movesItBackAndFails() throws Exception {
+        assumeRootAndSetpriv();
+        Process bash = procs.bash(
+                "exec 3<&0; (read x <&3; exec setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30) & wait");
+        long child = Procs.awaitChildren(bash.pid(), 1).get(0);
+        String before = cgroupOf(bash.pid());
+        ((CgroupMembership) membership).afterMoveForTests = p -> {
+            if (p.pid() == child) {
+                turnToNobody(bash, child);
+            }
+        };
+        txnDirUnder(before, "t1");
+
+        Membership.ForeignProcessException e =
+                assertThrows(Membership.ForeignProcessException.class, () -> add("t1", ref(bash)));
+
+        assertEquals(child, e.process().pid(), e.getMessage());
+        assertEquals(before, cgroupOf(child));
+        assertEquals(before, cgroupOf(bash.pid()));
+        assertEquals(NONE, membership.resolve(child));
+        assertFalse(membership.hasMembers("t1"));
+    }
+
+    /** Lets {@code bash} (or the child reading its input) exec into nobody's {@code sleep} as {@code pid}. */
+    private static void turnToNobody(Process bash, long pid) {
+        try {
+            Procs.writeLine(bash, "go");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Procs.awaitTrue(() -> ProcInfo.uids(pid).map(u -> u.real() == 65534).orElse(false), "nobody's sleep");
+    }
+
     @Test
     void add_movesTheRootAndItsChildrenIntoTheTransactionCgroup() throws Exception {
         Process bash = procs.bash("sleep 30 & wait");

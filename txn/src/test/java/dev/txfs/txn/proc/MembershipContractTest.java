@@ -305,7 +305,7 @@ abstract class MembershipContractTest {
         assertEquals(Optional.of("t1"), membership.resolve(other));
     }
 
-    private static void assumeRootAndSetpriv() {
+    static void assumeRootAndSetpriv() {
         Assumptions.assumeTrue(ME == 0, "needs root to start another user's process");
         Assumptions.assumeTrue(
                 Files.isExecutable(Path.of("/usr/bin/setpriv")) || Files.isExecutable(Path.of("/bin/setpriv")),

@@ -5,15 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.txfs.txn.Transaction;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +28,48 @@ class ProcInfoTest {
     @AfterEach
     void killProcesses() {
         procs.close();
+    }
+
+    @Test
+    void parseGroups_readsTheGroupsLineOfProcStatus() {
+        assertEquals(Set.of(4L, 24L, 1000L), ProcInfo.parseGroups(b("Name:\tsh\nGroups:\t4 24 1000 \nUid:\t0\n")));
+        assertEquals(Set.of(), ProcInfo.parseGroups(b("Name:\tsh\nGroups:\t\nUid:\t0\n")));
+        assertEquals(Set.of(), ProcInfo.parseGroups(b("Name:\tsh\n")));
+    }
+
+    /** NGROUPS_MAX is 65536: a Groups line of that many takes some 700 KB, far past one page. */
+    @Test
+    void parseGroups_ofNgroupsMaxGroups_readsThemAll() {
+        StringBuilder status = new StringBuilder("Name:\tsh\nGroups:\t");
+        for (long g = 4_000_000_000L; g < 4_000_000_000L + 65536; g++) {
+            status.append(g).append(' ');
+        }
+        status.append("\nNStgid:\t1\n");
+        assertTrue(status.length() <= ProcInfo.STATUS_WITH_GROUPS_MAX, "the read limit holds it");
+        assertEquals(65536, ProcInfo.parseGroups(b(status.toString())).size());
+    }
+
+    /** A process with 20,000 groups: its status is some 110 KB, and every group is read. */
+    @Test
+    void groups_andCredentialsOfThread_ofAProcessWithManyGroups_readThemAll() throws Exception {
+        Assumptions.assumeTrue(ProcInfo.uids(SELF).orElseThrow().real() == 0, "needs root to set groups");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv");
+        StringBuilder list = new StringBuilder();
+        for (int g = 1; g <= 20000; g++) {
+            list.append(g == 1 ? "" : ",").append(g);
+        }
+        Process p = procs.start("setpriv", "--groups", list.toString(), "sleep", "30");
+        Procs.awaitTrue(() -> ProcInfo.cmdline(p.pid()).equals("sleep 30"), "exec of sleep");
+
+        assertEquals(20000, ProcInfo.groups(p.pid()).orElseThrow().size());
+        Transaction.Credentials c = Transaction.Credentials.ofThread(p.pid(), 65534, 65534);
+        assertEquals(20001, c.groups().size());
+        assertTrue(c.inGroup(20000) && c.inGroup(65534));
+        assertEquals(Optional.empty(), ProcInfo.groups(Integer.MAX_VALUE));
+    }
+
+    private static byte[] b(String s) {
+        return s.getBytes(UTF_8);
     }
 
     @Test
