@@ -989,6 +989,13 @@ public final class LiveFs implements FsOps {
      * #hides}), so they are cleared here; else a commit could carry a setuid file some user
      * changed.
      */
+    /** {@link #dropPrivileges} for a content change (write, fallocate) by a user other than root. */
+    private void dropHiddenPrivilegesWithLock(Caller c, View v, File f) throws IOException {
+        if (c.uid() != 0 && hides(v, f)) {
+            dropPrivileges(v.tree, f);
+        }
+    }
+
     private static void dropPrivileges(MutableTree tree, File f) throws IOException {
         int mode = f.mode();
         int kill = S_ISUID | ((mode & 010) != 0 ? S_ISGID : 0);
@@ -1308,9 +1315,7 @@ public final class LiveFs implements FsOps {
                     notifier.invalidateInode(ino, 0, 0);
                     checkWritable(h.view);
                 }
-                if (hides(h.view, f) && c.uid() != 0) {
-                    dropPrivileges(h.view.tree, f);
-                }
+                dropHiddenPrivilegesWithLock(c, h.view, f);
                 int len = src.remaining();
                 byte[] buf = new byte[len];
                 src.get(buf);
@@ -1567,6 +1572,7 @@ public final class LiveFs implements FsOps {
             }
             checkOpen(h.view);
             checkWritable(h.view);
+            dropHiddenPrivilegesWithLock(c, h.view, f);
             MutableTree tree = h.view.tree;
             switch (mode) {
                 case 0 -> { // allocate: the range reads as it did, the size grows to cover it
