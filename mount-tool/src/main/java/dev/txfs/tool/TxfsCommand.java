@@ -43,6 +43,7 @@ final class TxfsCommand {
         v.put("show", ShowCommand::new);
         v.put("diff", DiffCommand::new);
         v.put("tag", TagCommand::new);
+        v.put("refs", RefsCommand::new);
         v.put("verify", VerifyCommand::new);
         v.put("rollback", RollbackCommand::new);
         v.put("gc", GcCommand::new);
