@@ -37,7 +37,7 @@ final class TagCommand extends BaseCommand {
             index = "1",
             arity = "0..1",
             paramLabel = "ID",
-            description = "The snapshot: a ref, a full id or a unique id prefix.")
+            description = "The snapshot: a ref, a full id or a unique id prefix, with ~N and ^N suffixes.")
     String snapshot;
 
     @Option(
