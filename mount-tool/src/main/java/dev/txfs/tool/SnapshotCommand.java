@@ -184,8 +184,8 @@ final class SnapshotCommand extends BaseCommand {
         if (who.contains("\t") || who.contains("\n")) {
             throw new ToolException(ExitCode.USAGE, "invalid author name");
         }
-        if (tagRef != null) {
-            try (LmdbObjectStore store = openStore()) {
+        if (tagRef != null) { // in the mount's store, where the daemon records
+            try (LmdbObjectStore store = txfs.locator.open(m.store())) {
                 TagCommand.checkFree(store, tagRef, force);
             }
         }
@@ -198,7 +198,7 @@ final class SnapshotCommand extends BaseCommand {
                     ExitCode.FAILED, "the daemon of " + m.mountpoint() + " does not answer: " + e.getMessage());
         }
         if (tagRef != null) {
-            try (LmdbObjectStore store = openStore()) {
+            try (LmdbObjectStore store = txfs.locator.open(m.store())) {
                 tag(store, tagRef, ObjectId.parse(id.trim()));
             }
         }
