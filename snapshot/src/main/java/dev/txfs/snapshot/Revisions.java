@@ -1,5 +1,6 @@
 package dev.txfs.snapshot;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -17,10 +18,12 @@ final class Revisions {
 
     private Revisions() {}
 
-    static ObjectId walk(ObjectStore store, String spec, ObjectId start, String suffixes) {
-        Set<ObjectId> shallow = store.shallow();
-        ObjectId at = start;
-        long steps = 0;
+    /** One suffix: {@code ~count} (first parents) or {@code ^count} (the count-th parent). */
+    record Step(boolean firstParents, int count) {}
+
+    /** The suffixes of {@code spec} (the part from its first {@code ~} or {@code ^}), checked whole before any walk. */
+    static List<Step> parse(String spec, String suffixes) {
+        List<Step> steps = new ArrayList<>();
         int i = 0;
         while (i < suffixes.length()) {
             char op = suffixes.charAt(i++);
@@ -31,15 +34,24 @@ final class Revisions {
             while (end < suffixes.length() && isAsciiDigit(suffixes.charAt(end))) {
                 end++;
             }
-            int n = end == i ? 1 : count(spec, suffixes.substring(i, end));
+            steps.add(new Step(op == '~', end == i ? 1 : count(spec, suffixes.substring(i, end))));
             i = end;
-            if (op == '~') {
-                for (int k = 0; k < n; k++) {
+        }
+        return steps;
+    }
+
+    static ObjectId walk(ObjectStore store, String spec, ObjectId start, List<Step> suffixes) {
+        Set<ObjectId> shallow = store.shallow();
+        ObjectId at = start;
+        long steps = 0;
+        for (Step step : suffixes) {
+            if (step.firstParents()) {
+                for (int k = 0; k < step.count(); k++) {
                     at = parent(store, shallow, spec, at, 1, steps);
                     steps++;
                 }
-            } else if (n > 0) {
-                at = parent(store, shallow, spec, at, n, steps);
+            } else if (step.count() > 0) {
+                at = parent(store, shallow, spec, at, step.count(), steps);
                 steps++;
             }
         }

@@ -74,7 +74,8 @@ public final class Snapshots {
             if (cut == 0) {
                 throw new TxfsException("'" + spec + "' has a revision suffix but no name before it");
             }
-            return Revisions.walk(store, spec, resolve(store, spec.substring(0, cut)), spec.substring(cut));
+            List<Revisions.Step> steps = Revisions.parse(spec, spec.substring(cut));
+            return Revisions.walk(store, spec, resolve(store, spec.substring(0, cut)), steps);
         }
         Optional<ObjectId> ref = findRef(store, spec);
         if (ref.isPresent()) {
@@ -131,13 +132,21 @@ public final class Snapshots {
 
     /** Nothing (no ref, tag or snapshot id) has the name a user gave. */
     public static final class NotFoundException extends TxfsException {
+        private final String spec;
+
         public NotFoundException(String spec) {
-            super("no ref or snapshot named '" + spec + "'");
+            this(spec, "no ref or snapshot named '" + spec + "'");
         }
 
         /** {@code spec} names nothing, for the reason {@code message} gives in full. */
         public NotFoundException(String spec, String message) {
             super(message);
+            this.spec = spec;
+        }
+
+        /** The name as the user gave it. */
+        public String spec() {
+            return spec;
         }
     }
 

@@ -126,6 +126,18 @@ final class SnapshotsRevisionTest {
     }
 
     @Test
+    void resolve_whenAParentIsNotInTheStore_saysSo() {
+        ObjectId gone = ObjectId.hash(new byte[] {42});
+        ObjectId orphan = put(new Snapshot(root, List.of(gone), 9L, "tester", "orphan"));
+        assertTrue(store.refs().compareAndSet("orphan", null, orphan));
+        String message = notFound("orphan~1");
+        assertTrue(
+                message.contains("the parent " + gone.shortHex() + " of " + orphan.shortHex() + " is not in the store"),
+                message);
+        assertTrue(message.contains("got 0 steps back"), message);
+    }
+
+    @Test
     void resolve_whenTheCountIsHuge_failsFastWithoutOverflow() {
         assertTimeoutPreemptively(() -> {
             String message = notFound("HEAD~2147483647");
@@ -156,6 +168,12 @@ final class SnapshotsRevisionTest {
     @ValueSource(strings = {"~1", "^", "^^"})
     void resolve_whenNoNamePrecedesTheSuffix_saysSo(String spec) {
         assertTrue(malformed(spec).contains("no name before it"));
+    }
+
+    @Test
+    void resolve_whenTheSuffixIsMalformedAfterALongWalk_saysMalformedBeforeWalking() {
+        assertTrue(malformed("HEAD~99~x").startsWith("malformed revision 'HEAD~99~x'"));
+        assertTrue(malformed("nope~x").startsWith("malformed revision 'nope~x'"));
     }
 
     @Test
