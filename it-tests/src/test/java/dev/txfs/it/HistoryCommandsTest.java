@@ -273,4 +273,59 @@ class HistoryCommandsTest extends LiveMountBase {
             ch.write(ByteBuffer.wrap(new byte[] {(byte) (all[pos] ^ 0x01)}), pos);
         }
     }
+
+    /**
+     * Revision suffixes through bin/txfs and the kernel path {@code /.txfs/snapshots/HEAD~1/}
+     * (looked up again after HEAD moves: entry validity 0 like refs), {@code snapshot --tag} inside
+     * the mount, and {@code refs --json}.
+     */
+    @Test
+    void revisionSuffixes_nameAncestorsInCommandsAndUnderTxfsSnapshots() throws Exception {
+        Path d = dir("revs");
+        bashIn(d, "echo 1 > f").ok();
+        String a = snapshotInMount("rev a");
+        bashIn(d, "echo 2 > f").ok();
+        String b = snapshotInMount("rev b");
+        bashIn(d, "echo 3 > f").ok();
+        String c = bashIn(mp, "\"$1\" snapshot -m 'rev c' --tag revs-c", TXFS.toString())
+                .ok()
+                .out()
+                .strip();
+        assertEquals(ObjectId.parse(c), refs().get("tags/revs-c"));
+        assertEquals(ObjectId.parse(c), refs().get("HEAD"));
+
+        Result log = t("log", "--oneline", "-n", "2", "HEAD~1").ok();
+        assertTrue(log.out().startsWith(b.substring(0, 12)), log.out());
+        assertTrue(log.out().lines().toList().get(1).startsWith(a.substring(0, 12)), log.out());
+        assertEquals("M\t/revs/f\n", t("diff", "HEAD~2", "HEAD").ok().out());
+        assertEquals("", t("diff", "revs-c^^", a).ok().out());
+
+        Path snaps = mp.resolve(".txfs/snapshots");
+        assertEquals("f\n", bashIn(mp, "ls .txfs/snapshots/HEAD~1/revs/").ok().out());
+        assertEquals("2\n", Files.readString(snaps.resolve("HEAD~1/revs/f")));
+        assertEquals("1\n", Files.readString(snaps.resolve("HEAD^^/revs/f")));
+        bashIn(d, "echo 4 > f").ok();
+        snapshotInMount("rev d");
+        assertEquals("3\n", Files.readString(snaps.resolve("HEAD~1/revs/f")), "HEAD~1 moved with HEAD");
+        Result missing = sh("ls \"$1\"", snaps.resolve("HEAD~99999999").toString());
+        assertTrue(missing.stderr().contains("No such file"), missing::describe);
+
+        // the tag exists: refused before recording, HEAD stays
+        SortedMap<String, ObjectId> before = refs();
+        Result again = bashIn(mp, "\"$1\" snapshot --tag revs-c", TXFS.toString());
+        assertEquals(2, again.exit(), again::describe);
+        assertTrue(again.stderr().contains("tag 'revs-c' exists"), again::describe);
+        assertEquals(before, refs());
+
+        assertEquals(3, t("show", "HEAD~99999999").exit());
+        assertEquals(2, t("show", "HEAD~x").exit());
+
+        String json = t("refs", "--json").ok().out();
+        assertEquals(
+                "tag " + c,
+                py(json, "' '.join([(r['kind'] + ' ' + r['id']) for r in j if r['name'] == 'tags/revs-c'])"));
+        assertEquals("head", py(json, "[r['kind'] for r in j if r['name'] == 'HEAD'][0]"));
+        assertEquals("rev d", py(json, "[r['message'] for r in j if r['name'] == 'HEAD'][0]"));
+        assertTrue(t("refs").ok().out().contains("tags/revs-c"));
+    }
 }

@@ -214,7 +214,9 @@ final class BootCommand implements Callable<Integer> {
             description = "Make SNAPSHOT the default boot (ref boot/default). It gets N boots to be marked good;"
                     + " after that, boots fall back to boot/last-good.")
     static final class SetDefault extends Verb {
-        @Parameters(paramLabel = "SNAPSHOT", description = "A ref, a tag, a snapshot id or a unique prefix.")
+        @Parameters(
+                paramLabel = "SNAPSHOT",
+                description = "A ref, a tag, a snapshot id or a unique prefix, with ~N and ^N suffixes.")
         String snapshot;
 
         @Option(

@@ -28,7 +28,10 @@ import picocli.CommandLine.Parameters;
                 + " setuid/setgid bits and file capabilities only from a snapshot signed by a trusted key, or"
                 + " with --preserve-privileges.")
 final class CheckoutCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "SNAPSHOT", description = "A ref, a snapshot id or a unique id prefix.")
+    @Parameters(
+            index = "0",
+            paramLabel = "SNAPSHOT",
+            description = "A ref, a snapshot id or a unique id prefix, with ~N and ^N suffixes.")
     String snapshot;
 
     @Parameters(index = "1", paramLabel = "DIR", description = "Where to write the tree.")

@@ -35,7 +35,7 @@ import picocli.CommandLine.Parameters;
                     + "(added, modified, deleted); a directory added or deleted whole is one line.",
             "Without B: the live state (run inside a mount of the store, the daemon syncs it first; "
                     + "else the ref 'live', else HEAD).",
-            "A and B may be refs (HEAD, live, a tag), full ids or unique id prefixes."
+            "A and B may be refs (HEAD, live, a tag), full ids or unique id prefixes, with ~N and ^N suffixes (HEAD~1)."
         })
 final class DiffCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "A", description = "The snapshot to compare from.")

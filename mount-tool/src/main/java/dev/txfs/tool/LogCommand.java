@@ -25,7 +25,7 @@ import picocli.CommandLine.Parameters;
         description = {
             "Show a snapshot (default HEAD) and its ancestors, newest first: id, refs, parents, author, "
                     + "time (UTC) and message.",
-            "SNAPSHOT may be a ref (HEAD, live, a tag), a full id or a unique id prefix."
+            "SNAPSHOT may be a ref (HEAD, live, a tag), a full id or a unique id prefix, with ~N and ^N suffixes (HEAD~1)."
         })
 final class LogCommand extends BaseCommand {
     @Parameters(
@@ -33,7 +33,8 @@ final class LogCommand extends BaseCommand {
             arity = "0..1",
             paramLabel = "SNAPSHOT",
             defaultValue = Snapshots.HEAD,
-            description = "A ref, a snapshot id or a unique id prefix (default: ${DEFAULT-VALUE}).")
+            description =
+                    "A ref, a snapshot id or a unique id prefix, with ~N and ^N suffixes (default: ${DEFAULT-VALUE}).")
     String snapshot;
 
     @Option(

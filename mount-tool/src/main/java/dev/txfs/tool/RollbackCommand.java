@@ -25,7 +25,10 @@ import picocli.CommandLine.Parameters;
                     + " with the store not mounted, the next mount starts from it."
         })
 final class RollbackCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "SNAPSHOT", description = "A ref, a tag, a snapshot id or a unique prefix.")
+    @Parameters(
+            index = "0",
+            paramLabel = "SNAPSHOT",
+            description = "A ref, a tag, a snapshot id or a unique prefix, with ~N and ^N suffixes.")
     String snapshot;
 
     @Option(

@@ -25,7 +25,7 @@ final class ShowCommand extends BaseCommand {
     @Parameters(
             index = "0",
             paramLabel = "SNAPSHOT",
-            description = "A ref (HEAD, live, a tag), a snapshot id or a unique id prefix.")
+            description = "A ref (HEAD, live, a tag), a snapshot id or a unique id prefix, with ~N and ^N suffixes.")
     String snapshot;
 
     @Option(

@@ -18,7 +18,10 @@ import picocli.CommandLine.Parameters;
                     + " (signatures/<snapshot id>/<key id>.sig) and checked by txfs verify --signed-by."
         })
 final class SignCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "SNAPSHOT", description = "A ref, tag, full id or unique prefix.")
+    @Parameters(
+            index = "0",
+            paramLabel = "SNAPSHOT",
+            description = "A ref, tag, full id or unique prefix, with ~N and ^N suffixes.")
     String snapshot;
 
     @Option(names = "--key", required = true, paramLabel = "KEYFILE", description = "The secret key file.")

@@ -44,6 +44,18 @@ final class SnapshotCommand extends BaseCommand {
             description = "The ref to move (default: ${DEFAULT-VALUE}).")
     String ref;
 
+    @Option(
+            names = "--tag",
+            paramLabel = "NAME",
+            description = "Also tag the new snapshot (the ref tags/NAME); refused before recording if the "
+                    + "tag exists, unless --force.")
+    String tag;
+
+    @Option(
+            names = {"-f", "--force"},
+            description = "With --tag: move the tag if it names another snapshot now.")
+    boolean force;
+
     @Option(names = "--author", paramLabel = "NAME", description = "The snapshot's author (default: the user name).")
     String author;
 
@@ -76,8 +88,12 @@ final class SnapshotCommand extends BaseCommand {
     @Override
     public Integer call() throws IOException, InterruptedException {
         RefStore.checkName(ref);
+        if (force && tag == null) {
+            throw new ToolException(ExitCode.USAGE, "--force goes with --tag");
+        }
+        String tagRef = tag == null ? null : TagCommand.refName(tag);
         if (fromDir == null) {
-            return snapshotMount();
+            return snapshotMount(tagRef);
         }
         if (threads < 1 || threads > 64) {
             throw new ToolException(ExitCode.USAGE, "--threads must be between 1 and 64, got " + threads);
@@ -100,6 +116,9 @@ final class SnapshotCommand extends BaseCommand {
         loader.setDaemon(true);
         loader.start();
         try (LmdbObjectStore store = openStore()) {
+            if (tagRef != null) {
+                TagCommand.checkFree(store, tagRef, force);
+            }
             StatCache previous;
             try {
                 previous = loading.get();
@@ -127,6 +146,9 @@ final class SnapshotCommand extends BaseCommand {
             String msg = message != null ? message : "snapshot of " + dir;
             ObjectId id = Snapshots.record(store, ref, r.root(), who, msg, clock);
             warn(warnings);
+            if (tagRef != null) {
+                tag(store, tagRef, id);
+            }
             out().println(id.toHex());
             out().flush();
             if (verbose || txfs.interactive) {
@@ -149,7 +171,7 @@ final class SnapshotCommand extends BaseCommand {
     }
 
     /** Asks the daemon of the mount holding the working directory to record its live tree. */
-    private int snapshotMount() throws IOException {
+    private int snapshotMount(String tagRef) throws IOException {
         Path cwd = Path.of("").toAbsolutePath();
         Mounts.TxfsMount m = Mounts.containing(cwd)
                 .orElseThrow(() -> new ToolException(
@@ -162,6 +184,11 @@ final class SnapshotCommand extends BaseCommand {
         if (who.contains("\t") || who.contains("\n")) {
             throw new ToolException(ExitCode.USAGE, "invalid author name");
         }
+        if (tagRef != null) { // in the mount's store, where the daemon records
+            try (LmdbObjectStore store = txfs.locator.open(m.store())) {
+                TagCommand.checkFree(store, tagRef, force);
+            }
+        }
         Path socket = ControlSocket.pathFor(m.store(), m.mountpoint());
         String id;
         try {
@@ -170,8 +197,26 @@ final class SnapshotCommand extends BaseCommand {
             throw new ToolException(
                     ExitCode.FAILED, "the daemon of " + m.mountpoint() + " does not answer: " + e.getMessage());
         }
+        if (tagRef != null) {
+            try (LmdbObjectStore store = txfs.locator.open(m.store())) {
+                tag(store, tagRef, ObjectId.parse(id.trim()));
+            }
+        }
         out().println(id.trim());
         out().flush();
         return ExitCode.OK.code;
+    }
+
+    /**
+     * Tags the snapshot just recorded. The tag was free (or --force) before recording; if another
+     * command took it since, the snapshot stays recorded and the error names it.
+     */
+    private void tag(LmdbObjectStore store, String tagRef, ObjectId id) {
+        try {
+            TagCommand.set(store, tagRef, id, force);
+        } catch (ToolException e) {
+            throw new ToolException(
+                    ExitCode.USAGE, "snapshot " + id.toHex() + " was recorded but not tagged: " + e.getMessage());
+        }
     }
 }

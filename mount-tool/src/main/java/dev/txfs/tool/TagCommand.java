@@ -37,7 +37,7 @@ final class TagCommand extends BaseCommand {
             index = "1",
             arity = "0..1",
             paramLabel = "ID",
-            description = "The snapshot: a ref, a full id or a unique id prefix.")
+            description = "The snapshot: a ref, a full id or a unique id prefix, with ~N and ^N suffixes.")
     String snapshot;
 
     @Option(
@@ -115,25 +115,43 @@ final class TagCommand extends BaseCommand {
         try (LmdbObjectStore store = openStore()) {
             ObjectId id = resolve(store, snapshot);
             Snapshots.load(store, id);
-            while (true) {
-                Optional<ObjectId> now = store.refs().find(ref);
-                if (now.isPresent() && now.get().equals(id)) {
-                    break; // already there: nothing to move
-                }
-                if (now.isPresent() && !force) {
-                    throw new ToolException(
-                            ExitCode.USAGE,
-                            "tag '" + shortName(ref) + "' exists (" + now.get().shortHex()
-                                    + "); use --force to move it");
-                }
-                if (store.refs().compareAndSet(ref, now.orElse(null), id)) {
-                    break;
-                }
-            }
+            set(store, ref, id, force);
             out().println(ref + " " + id.toHex());
             out().flush();
         }
         return ExitCode.OK.code;
+    }
+
+    /**
+     * Moves the tag ref {@code ref} to {@code id} by compare-and-set; an existing tag naming another
+     * snapshot is moved only with {@code force}, else this exits {@link ExitCode#USAGE}.
+     */
+    static void set(ObjectStore store, String ref, ObjectId id, boolean force) {
+        while (true) {
+            Optional<ObjectId> now = store.refs().find(ref);
+            if (now.isPresent() && now.get().equals(id)) {
+                return; // already there: nothing to move
+            }
+            if (now.isPresent() && !force) {
+                throw exists(ref, now.get());
+            }
+            if (store.refs().compareAndSet(ref, now.orElse(null), id)) {
+                return;
+            }
+        }
+    }
+
+    /** Refuses, unless {@code force}, a tag ref that exists already: checked before a new snapshot is recorded. */
+    static void checkFree(ObjectStore store, String ref, boolean force) {
+        Optional<ObjectId> now = store.refs().find(ref);
+        if (now.isPresent() && !force) {
+            throw exists(ref, now.get());
+        }
+    }
+
+    private static ToolException exists(String ref, ObjectId now) {
+        return new ToolException(
+                ExitCode.USAGE, "tag '" + shortName(ref) + "' exists (" + now.shortHex() + "); use --force to move it");
     }
 
     private int delete(String ref) {

@@ -25,7 +25,9 @@ import picocli.CommandLine.ScopeType;
             "  --store DIR, else $TXFS_STORE, else /var/lib/txfs for root,",
             "  else $XDG_DATA_HOME/txfs or ~/.local/share/txfs (created on first use).",
             "%nSnapshots are named by a ref (HEAD, live, tags/v1, ...), a tag's name (v1), a full id",
-            "or a unique id prefix (4+ hex digits; an ambiguous one lists its matches and exits 2)."
+            "or a unique id prefix (4+ hex digits; an ambiguous one lists its matches and exits 2),",
+            "each optionally followed by ~N (N first parents) and ^N (the N-th parent): HEAD~2, v1^, v1~2^.",
+            "A walk past where history ends exits 3; a malformed suffix exits 2. txfs refs lists every ref."
         },
         // The verbs are added by Main (see VERBS), only the one a run needs when it can tell.
         subcommands = {})
@@ -43,6 +45,7 @@ final class TxfsCommand {
         v.put("show", ShowCommand::new);
         v.put("diff", DiffCommand::new);
         v.put("tag", TagCommand::new);
+        v.put("refs", RefsCommand::new);
         v.put("verify", VerifyCommand::new);
         v.put("rollback", RollbackCommand::new);
         v.put("gc", GcCommand::new);

@@ -54,13 +54,28 @@ public final class Snapshots {
      * full id, or a unique prefix of a snapshot id (at least {@value #MIN_PREFIX} hex digits; only
      * snapshot objects count). A ref whose name looks like hex wins over an id prefix.
      *
-     * @throws NotFoundException when nothing has that name
+     * <p>Any of these may be followed by revision suffixes, as in git: {@code ~N} walks N first
+     * parents ({@code ~} alone is {@code ~1}), {@code ^N} takes the N-th parent ({@code ^} alone is
+     * {@code ^1}, {@code ^0} the snapshot itself), and they combine: {@code HEAD~2^}, {@code v1^^}.
+     * Ref names cannot contain {@code ~} or {@code ^} ({@link RefStore#NAME}), so the name ends at
+     * the first of them. A walk costs at most one snapshot load per step and stops where history
+     * ends (a root, a {@linkplain ObjectStore#shallow shallow} snapshot or a missing parent).
+     *
+     * @throws NotFoundException when nothing has that name, or a suffix walks past where history ends
      * @throws AmbiguousPrefixException when the prefix matches several snapshots (it lists them)
-     * @throws TxfsException for an empty spec or a prefix that is too short
+     * @throws TxfsException for an empty spec, a prefix that is too short or a malformed suffix
      */
     public static ObjectId resolve(ObjectStore store, String spec) {
         if (spec == null || spec.isEmpty()) {
             throw new TxfsException("empty snapshot name");
+        }
+        int cut = firstSuffix(spec);
+        if (cut >= 0) {
+            if (cut == 0) {
+                throw new TxfsException("'" + spec + "' has a revision suffix but no name before it");
+            }
+            List<Revisions.Step> steps = Revisions.parse(spec, spec.substring(cut));
+            return Revisions.walk(store, spec, resolve(store, spec.substring(0, cut)), steps);
         }
         Optional<ObjectId> ref = findRef(store, spec);
         if (ref.isPresent()) {
@@ -90,6 +105,16 @@ public final class Snapshots {
         return matches.get(0);
     }
 
+    private static int firstSuffix(String spec) {
+        for (int i = 0; i < spec.length(); i++) {
+            char c = spec.charAt(i);
+            if (c == '~' || c == '^') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** The ref {@code spec} names as a full ref name, else as a tag's short name. */
     private static Optional<ObjectId> findRef(ObjectStore store, String spec) {
         if (!RefStore.NAME.matcher(spec).matches()) {
@@ -107,8 +132,21 @@ public final class Snapshots {
 
     /** Nothing (no ref, tag or snapshot id) has the name a user gave. */
     public static final class NotFoundException extends TxfsException {
+        private final String spec;
+
         public NotFoundException(String spec) {
-            super("no ref or snapshot named '" + spec + "'");
+            this(spec, "no ref or snapshot named '" + spec + "'");
+        }
+
+        /** {@code spec} names nothing, for the reason {@code message} gives in full. */
+        public NotFoundException(String spec, String message) {
+            super(message);
+            this.spec = spec;
+        }
+
+        /** The name as the user gave it. */
+        public String spec() {
+            return spec;
         }
     }
 
