@@ -309,6 +309,13 @@ class HistoryCommandsTest extends LiveMountBase {
         assertEquals("3\n", Files.readString(snaps.resolve("HEAD~1/revs/f")), "HEAD~1 moved with HEAD");
         Result missing = sh("ls \"$1\"", snaps.resolve("HEAD~99999999").toString());
         assertTrue(missing.stderr().contains("No such file"), missing::describe);
+        // a name under /.txfs/snapshots is any user's input: nobody gets the same answers, and a
+        // count past any integer is refused at once, not walked
+        Result asNobody = sh(
+                "runuser -u nobody -- cat \"$1/HEAD~1/revs/f\"; runuser -u nobody -- ls \"$1/HEAD~99999999999999999999\"",
+                snaps.toString());
+        assertEquals("3\n", asNobody.out(), asNobody::describe);
+        assertTrue(asNobody.stderr().contains("No such file"), asNobody::describe);
 
         // the tag exists: refused before recording, HEAD stays
         SortedMap<String, ObjectId> before = refs();
