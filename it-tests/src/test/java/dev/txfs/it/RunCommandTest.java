@@ -172,6 +172,9 @@ class RunCommandTest extends TransactionItBase {
                             + " or txfs abort --run many1 to drop the run\n",
                     second.stderr(),
                     "the summary first, then the paths, then what to do");
+            Result json = txfsIn(d, "commit", "--json", "--run", "many1");
+            assertEquals(6, json.exit(), json.describe());
+            assertEquals("{\"conflicted\":true,\"run\":\"many1\",\"conflicts\":[\"/run-many/shared\"]}\n", json.out());
             assertEquals("run0\n", Files.readString(d.resolve("shared")), "a conflict changes nothing");
             assertFalse(Files.exists(d.resolve("own1")));
             txfsIn(d, "show", "runs/many1").ok(); // still kept

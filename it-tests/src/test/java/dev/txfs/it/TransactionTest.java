@@ -157,10 +157,11 @@ class TransactionTest extends TransactionItBase {
 
     /**
      * Issue 17: the conflict message listed the paths before its summary line, which ended in a
-     * colon and nothing after it ("…since it began:", "…it stays kept:").
+     * colon and nothing after it ("…since it began:", "…it stays kept:"); and {@code commit --json}
+     * printed nothing on a conflict.
      */
     @Test
-    void commit_whenSamePathChangedInLiveTree_printsSummaryThenPathsThenWhatToDo() throws Exception {
+    void commit_whenSamePathChangedInLiveTree_printsSummaryThenPathsThenWhatToDo_andJson() throws Exception {
         Path d = dir("conflictmsg");
         Files.writeString(d.resolve("shared"), "base\n");
         Path w1 = tempDir("txfs-txn");
@@ -184,6 +185,8 @@ class TransactionTest extends TransactionItBase {
                     set +e
                     "$T" commit 2> "$W/conflict-err"
                     echo "exit $?"
+                    "$T" commit --json > "$W/conflict-json" 2> "$W/json-err"
+                    echo "exit $?"
                     "$T" status | head -1
                     "$T" abort
                     """);
@@ -193,7 +196,7 @@ class TransactionTest extends TransactionItBase {
             finish(first, w1);
             Files.createFile(w2.resolve("go"));
             String out = finish(second, w2);
-            assertEquals("exit 6\ncontext: transaction\n", out.replaceAll("(context: transaction).*", "$1"));
+            assertEquals("exit 6\nexit 6\ncontext: transaction\n", out.replaceAll("(context: transaction).*", "$1"));
             String id = Files.readString(w2.resolve("id")).strip();
             assertEquals(
                     "txfs: conflict: changed both in transaction " + id + " and outside since it began;"
@@ -203,6 +206,18 @@ class TransactionTest extends TransactionItBase {
                             + " or txfs abort to drop it\n",
                     Files.readString(w2.resolve("conflict-err")),
                     "the summary first, then the paths, then what to do");
+            String json = Files.readString(w2.resolve("conflict-json"));
+            assertEquals("", Files.readString(w2.resolve("json-err")), "--json says it all on stdout");
+            assertEquals(
+                    "True|" + id + "|['/conflictmsg/shared']",
+                    sh(
+                                    "python3 -c 'import json,sys; j=json.loads(sys.argv[1]);"
+                                            + " print(j[\"conflicted\"], j[\"transaction\"], j[\"conflicts\"], sep=\"|\")' \"$1\"",
+                                    json)
+                            .ok()
+                            .out()
+                            .strip(),
+                    json);
             assertEquals("first\n", Files.readString(d.resolve("shared")), "the conflict committed nothing");
             assertFalse(Files.exists(d.resolve("other")), "nor the path that did not conflict");
         } finally {

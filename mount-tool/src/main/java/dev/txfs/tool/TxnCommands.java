@@ -125,7 +125,8 @@ final class TxnCommands {
 
         @Option(
                 names = "--json",
-                description = "Print JSON: the snapshot, the paths changed, and the commit's time inside the daemon.")
+                description = "Print JSON: the snapshot, the paths changed, and the commit's time inside the daemon;"
+                        + " on a conflict (exit code 6): conflicted true, the transaction (or run) and the conflicts.")
         boolean json;
 
         @Override
@@ -171,15 +172,28 @@ final class TxnCommands {
         private int conflict(String reply, String kept) {
             List<String> lines = reply.lines().toList();
             String summary = lines.get(0);
+            String id = lines.size() > 1 ? lines.get(1) : "";
             List<String> paths = lines.size() > 2 ? lines.subList(2, lines.size()) : List.of();
-            System.err.println(Errors.PREFIX + summary);
-            paths.forEach(p -> System.err.println(Errors.PREFIX + "conflict: " + p));
-            System.err.println(
-                    kept != null
-                            ? Errors.PREFIX + "resolve these paths in the live tree, then txfs commit --run " + kept
-                                    + " again; or txfs abort --run " + kept + " to drop the run"
-                            : Errors.PREFIX + "resolve these paths in the transaction, then txfs commit again;"
-                                    + " or txfs abort to drop it");
+            if (json) {
+                Json w = new Json().beginObject().field("conflicted", true);
+                if (kept != null) {
+                    w.field("run", kept);
+                } else {
+                    w.field("transaction", id);
+                }
+                w.name("conflicts").beginArray();
+                paths.forEach(w::value);
+                System.out.println(w.endArray().endObject());
+            } else {
+                System.err.println(Errors.PREFIX + summary);
+                paths.forEach(p -> System.err.println(Errors.PREFIX + "conflict: " + p));
+                System.err.println(
+                        kept != null
+                                ? Errors.PREFIX + "resolve these paths in the live tree, then txfs commit --run " + kept
+                                        + " again; or txfs abort --run " + kept + " to drop the run"
+                                : Errors.PREFIX + "resolve these paths in the transaction, then txfs commit again;"
+                                        + " or txfs abort to drop it");
+            }
             return ExitCode.CONFLICT.code;
         }
     }
