@@ -75,6 +75,8 @@ import java.util.logging.Logger;
  * that wrote it. A parsed
  * request's reply is {@code ok\n<payload>} or {@code error <exit code>\n<message>}; exit codes are
  * those of the txfs command (2 bad input, 3 not found, 6 conflict, 7 not permitted, 1 other failures).
+ * A {@code commit} or {@code kept commit} that conflicts answers {@code error 6} with the summary
+ * line, then the transaction id (or {@code runs/NAME}), then one conflicting path per line.
  *
  * <p>Nesting: a {@code begin} from inside a transaction fails (exit code 1) with a message saying
  * so: nested transactions are not supported. Who may begin where, and how many transactions a user
@@ -723,10 +725,11 @@ public final class TxnControl {
                 throw denied("kept run " + name + " stays kept", e);
             }
             if (r.conflicted()) {
-                throw new Failure(
-                        EXIT_CONFLICT,
-                        "conflict: kept run " + name + " and the live tree changed the same paths since its base;"
-                                + " it stays kept:\n" + String.join("\n", r.conflicts()));
+                throw conflict(
+                        "kept run " + name + " and the live tree changed the same paths since its base;"
+                                + " nothing was committed and it stays kept",
+                        ref,
+                        r.conflicts());
             }
             live.store().refs().compareAndSet(ref, snap, null);
             return commitReply(live.snapshotOf(r), r);
@@ -797,6 +800,18 @@ public final class TxnControl {
         return CommitPermissions.of(creds, sinceNs, clock);
     }
 
+    /**
+     * A commit that conflicts: exit code 6 and the message {@code conflict: SUMMARY}, then the id of
+     * what stays (the transaction id, or {@code runs/NAME} for a kept run), then one conflicting path
+     * per line. The summary is a whole sentence: a client that shows one line shows it alone.
+     */
+    static Failure conflict(String summary, String id, List<String> paths) {
+        StringBuilder b =
+                new StringBuilder("conflict: ").append(summary).append('\n').append(id);
+        paths.forEach(p -> b.append('\n').append(p));
+        return new Failure(EXIT_CONFLICT, b.toString());
+    }
+
     /** A commit refused by {@link CommitPermissions}: exit code 7, the refused paths listed. */
     private static Failure denied(String what, LiveTree.DeniedException e) {
         return new Failure(
@@ -821,10 +836,11 @@ public final class TxnControl {
                 throw denied(v.txn + " stays open", e);
             }
             if (r.conflicted()) {
-                throw new Failure(
-                        EXIT_CONFLICT,
-                        "conflict: changed both in " + v.txn + " and outside since it began:\n"
-                                + String.join("\n", r.conflicts()));
+                throw conflict(
+                        "changed both in " + v.txn + " and outside since it began; nothing was committed"
+                                + " and it stays open",
+                        v.txn.id(),
+                        r.conflicts());
             }
             fs.closeView(v, r);
         }

@@ -164,7 +164,17 @@ class RunCommandTest extends TransactionItBase {
             assertEquals("run0\n", Files.readString(d.resolve("shared")));
             Result second = txfsIn(d, "commit", "--run", "many1");
             assertEquals(6, second.exit(), "both changed /run-many/shared: " + second.describe());
-            assertTrue(second.stderr().contains("/run-many/shared"), second.stderr());
+            assertEquals(
+                    "txfs: conflict: kept run many1 and the live tree changed the same paths since its base;"
+                            + " nothing was committed and it stays kept\n"
+                            + "txfs: conflict: /run-many/shared\n"
+                            + "txfs: resolve these paths in the live tree, then txfs commit --run many1 again;"
+                            + " or txfs abort --run many1 to drop the run\n",
+                    second.stderr(),
+                    "the summary first, then the paths, then what to do");
+            Result json = txfsIn(d, "commit", "--json", "--run", "many1");
+            assertEquals(6, json.exit(), json.describe());
+            assertEquals("{\"conflicted\":true,\"run\":\"many1\",\"conflicts\":[\"/run-many/shared\"]}\n", json.out());
             assertEquals("run0\n", Files.readString(d.resolve("shared")), "a conflict changes nothing");
             assertFalse(Files.exists(d.resolve("own1")));
             txfsIn(d, "show", "runs/many1").ok(); // still kept

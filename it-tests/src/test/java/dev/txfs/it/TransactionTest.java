@@ -155,6 +155,77 @@ class TransactionTest extends TransactionItBase {
         }
     }
 
+    /**
+     * Issue 17: the conflict message listed the paths before its summary line, which ended in a
+     * colon and nothing after it ("…since it began:", "…it stays kept:"); and {@code commit --json}
+     * printed nothing on a conflict.
+     */
+    @Test
+    void commit_whenSamePathChangedInLiveTree_printsSummaryThenPathsThenWhatToDo_andJson() throws Exception {
+        Path d = dir("conflictmsg");
+        Files.writeString(d.resolve("shared"), "base\n");
+        Path w1 = tempDir("txfs-txn");
+        Path w2 = tempDir("txfs-txn");
+        try {
+            Process first = shell(w1, """
+                    cd "$M/conflictmsg"
+                    "$T" begin > /dev/null
+                    echo first > shared
+                    touch "$W/written"
+                    while [ ! -e "$W/go" ]; do sleep 0.02; done
+                    "$T" commit > /dev/null
+                    """);
+            Process second = shell(w2, """
+                    cd "$M/conflictmsg"
+                    "$T" begin > "$W/id"
+                    echo second > shared
+                    echo new > other
+                    touch "$W/written"
+                    while [ ! -e "$W/go" ]; do sleep 0.02; done
+                    set +e
+                    "$T" commit 2> "$W/conflict-err"
+                    echo "exit $?"
+                    "$T" commit --json > "$W/conflict-json" 2> "$W/json-err"
+                    echo "exit $?"
+                    "$T" status | head -1
+                    "$T" abort
+                    """);
+            await(w1.resolve("written"), first);
+            await(w2.resolve("written"), second);
+            Files.createFile(w1.resolve("go"));
+            finish(first, w1);
+            Files.createFile(w2.resolve("go"));
+            String out = finish(second, w2);
+            assertEquals("exit 6\nexit 6\ncontext: transaction\n", out.replaceAll("(context: transaction).*", "$1"));
+            String id = Files.readString(w2.resolve("id")).strip();
+            assertEquals(
+                    "txfs: conflict: changed both in transaction " + id + " and outside since it began;"
+                            + " nothing was committed and it stays open\n"
+                            + "txfs: conflict: /conflictmsg/shared\n"
+                            + "txfs: resolve these paths in the transaction, then txfs commit again;"
+                            + " or txfs abort to drop it\n",
+                    Files.readString(w2.resolve("conflict-err")),
+                    "the summary first, then the paths, then what to do");
+            String json = Files.readString(w2.resolve("conflict-json"));
+            assertEquals("", Files.readString(w2.resolve("json-err")), "--json says it all on stdout");
+            assertEquals(
+                    "True|" + id + "|['/conflictmsg/shared']",
+                    sh(
+                                    "python3 -c 'import json,sys; j=json.loads(sys.argv[1]);"
+                                            + " print(j[\"conflicted\"], j[\"transaction\"], j[\"conflicts\"], sep=\"|\")' \"$1\"",
+                                    json)
+                            .ok()
+                            .out()
+                            .strip(),
+                    json);
+            assertEquals("first\n", Files.readString(d.resolve("shared")), "the conflict committed nothing");
+            assertFalse(Files.exists(d.resolve("other")), "nor the path that did not conflict");
+        } finally {
+            removeTree(w1);
+            removeTree(w2);
+        }
+    }
+
     @Test
     void nestedBeginFailsClearly() throws Exception {
         Path w = tempDir("txfs-txn");

@@ -113,7 +113,7 @@ final class TxnCommands {
             description = {
                 "Publish the transaction's changes atomically as a new snapshot (durable when this returns);",
                 "prints its id. If a path it changed was also changed outside since begin, nothing is",
-                "committed, the paths are printed, and the transaction stays open (exit code 6).",
+                "committed, the transaction stays open and the paths are printed after the summary (exit code 6).",
                 "Root may commit another user's transaction with --txn ID.",
                 "With --run NAME: merge the output of txfs run --keep (ref runs/NAME) the same way, then drop the ref."
             })
@@ -125,7 +125,8 @@ final class TxnCommands {
 
         @Option(
                 names = "--json",
-                description = "Print JSON: the snapshot, the paths changed, and the commit's time inside the daemon.")
+                description = "Print JSON: the snapshot, the paths changed, and the commit's time inside the daemon;"
+                        + " on a conflict (exit code 6): conflicted true, the transaction (or run) and the conflicts.")
         boolean json;
 
         @Override
@@ -144,8 +145,7 @@ final class TxnCommands {
                         .split("\t");
             } catch (ToolException e) {
                 if (e.exitCode() == ExitCode.CONFLICT) {
-                    // the first line is the summary; then one conflicting path per line
-                    e.getMessage().lines().skip(1).forEach(p -> System.err.println("txfs: conflict: " + p));
+                    return conflict(e.getMessage(), kept);
                 } else if (e.exitCode() == ExitCode.DENIED) {
                     // refused by the live tree's permissions: one refused path (and why) per line
                     e.getMessage().lines().skip(1).forEach(p -> System.err.println("txfs: permission denied: " + p));
@@ -163,6 +163,38 @@ final class TxnCommands {
                 System.out.println(reply[0]);
             }
             return 0;
+        }
+
+        /**
+         * Reports a conflict reply (the summary line, the id of what stays, one path per line): the
+         * summary, the paths, then what to do; or with --json one object. Exit code 6.
+         */
+        private int conflict(String reply, String kept) {
+            List<String> lines = reply.lines().toList();
+            String summary = lines.get(0);
+            String id = lines.size() > 1 ? lines.get(1) : "";
+            List<String> paths = lines.size() > 2 ? lines.subList(2, lines.size()) : List.of();
+            if (json) {
+                Json w = new Json().beginObject().field("conflicted", true);
+                if (kept != null) {
+                    w.field("run", kept);
+                } else {
+                    w.field("transaction", id);
+                }
+                w.name("conflicts").beginArray();
+                paths.forEach(w::value);
+                System.out.println(w.endArray().endObject());
+            } else {
+                System.err.println(Errors.PREFIX + summary);
+                paths.forEach(p -> System.err.println(Errors.PREFIX + "conflict: " + p));
+                System.err.println(
+                        kept != null
+                                ? Errors.PREFIX + "resolve these paths in the live tree, then txfs commit --run " + kept
+                                        + " again; or txfs abort --run " + kept + " to drop the run"
+                                : Errors.PREFIX + "resolve these paths in the transaction, then txfs commit again;"
+                                        + " or txfs abort to drop it");
+            }
+            return ExitCode.CONFLICT.code;
         }
     }
 
