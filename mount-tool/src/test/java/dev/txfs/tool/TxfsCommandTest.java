@@ -23,6 +23,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine.ParseResult;
 
 class TxfsCommandTest extends CliTestBase {
     private Path src;
@@ -379,6 +380,24 @@ class TxfsCommandTest extends CliTestBase {
         });
         assertTrue(summaries.get("begin").endsWith("until txfs commit or txfs abort."), summaries.get("begin"));
         assertTrue(summaries.get("commit").endsWith("prints its id."), summaries.get("commit"));
+    }
+
+    /** Issue 17: only {@code txfs help mount} told that a root filesystem needs -o rootfs; the README shows it. */
+    @Test
+    void readme_showsTheOsImageCase_withAMountLineTxfsAccepts() throws Exception {
+        String readme = Files.readString(Path.of("../README.md"));
+        assertTrue(readme.contains("debootstrap refuses a\nnodev target"), "README says why");
+        String mountLine = readme.lines()
+                .filter(l -> l.contains(" mount -o rootfs "))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no mount -o rootfs in README.md"));
+        String[] args = mountLine
+                .substring(mountLine.indexOf("bin/txfs ") + "bin/txfs ".length())
+                .split(" ");
+        ParseResult parsed = Main.newCommandLine(new StoreLocator(Map.of(), 1000, tmp), false)
+                .parseArgs(args);
+        assertEquals("mount", parsed.subcommand().commandSpec().name());
+        assertEquals(List.of("rootfs"), parsed.subcommand().matchedOptionValue("-o", List.of()));
     }
 
     @Test
