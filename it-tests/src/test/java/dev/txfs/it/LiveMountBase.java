@@ -87,24 +87,25 @@ abstract class LiveMountBase extends TxfsItBase {
     }
 
     /** txfs mount with {@code env} added to its environment (the daemon it starts reads e.g. TXFS_DAEMON_HEAP). */
-    static void mountWithEnv(Map<String, String> env, String... options) {
+    static Result mountWithEnv(Map<String, String> env, String... options) {
         List<String> cmd = new ArrayList<>(List.of("env"));
         env.forEach((k, v) -> cmd.add(k + "=" + v));
         cmd.addAll(List.of(TXFS.toString(), "--store", store.toString(), "mount", mp.toString()));
         cmd.addAll(List.of(options));
-        run(TIMEOUT, null, cmd).ok();
+        Result r = run(TIMEOUT, null, cmd).ok();
         assertTrue(isMounted(), "mounted: " + mp);
+        return r;
     }
 
     /** Unmounts and mounts the store again with {@code options} (e.g. from a subclass's {@code @BeforeAll}). */
-    static void remount(String... options) {
-        remountWithEnv(Map.of(), options);
+    static Result remount(String... options) {
+        return remountWithEnv(Map.of(), options);
     }
 
     /** {@link #remount} with {@code env} added to the environment of txfs mount. */
-    static void remountWithEnv(Map<String, String> env, String... options) {
+    static Result remountWithEnv(Map<String, String> env, String... options) {
         unmountOrClear();
-        mountWithEnv(env, options);
+        return mountWithEnv(env, options);
     }
 
     /** txfs umount, and if the mount or its daemon is still there, umount -l and kill -9. */

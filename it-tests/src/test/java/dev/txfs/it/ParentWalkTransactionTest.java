@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -24,9 +25,24 @@ import org.junit.jupiter.api.Test;
  * mode the same child would stay in.
  */
 class ParentWalkTransactionTest extends TransactionItBase {
+    static Result mounted;
+
     @BeforeAll
     static void parentWalk() {
-        remount("--membership", "parent-walk");
+        mounted = remount("--membership", "parent-walk");
+    }
+
+    /** Issue 17: nothing said that a mount had parent-pid membership, where double-forked processes escape. */
+    @Test
+    void mount_withParentWalk_namesTheMode_andWarnsThatDoubleForkedProcessesEscape() {
+        List<String> out = mounted.out().lines().toList();
+        assertTrue(out.get(0).startsWith("mounted "), mounted::describe);
+        assertTrue(out.get(1).startsWith("membership: parent-walk ("), mounted::describe);
+        assertEquals(
+                List.of("txfs: warning: parent-pid membership: a process that double-forks (daemonizes) escapes its"
+                        + " transaction: it reads and writes the live tree"),
+                mounted.stderr().lines().toList(),
+                mounted::describe);
     }
 
     @Test

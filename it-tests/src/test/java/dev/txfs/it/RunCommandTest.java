@@ -45,6 +45,36 @@ class RunCommandTest extends TransactionItBase {
         return lines.get(lines.size() - 1);
     }
 
+    /**
+     * Issue 17: {@code txn list} outside a mount failed with "not in a txfs mount" though the store
+     * had exactly one mount, and showed a run's command as the txfs client's whole JVM line.
+     */
+    @Test
+    void txnList_outsideTheMount_usesTheStoresOnlyMount_andShowsARunAsTyped() throws Exception {
+        dir("listed");
+        Path w = tempDir("txfs-run-list");
+        try {
+            Process p = shell(w, """
+                    cd "$M/listed"
+                    "$T" run --discard -- sh -c 'touch "$W/started"; while [ ! -e "$W/go" ]; do sleep 0.02; done'
+                    """);
+            await(w.resolve("started"), p);
+            Result text = run(QUICK, w, List.of(TXFS.toString(), "--store", store.toString(), "txn", "list"))
+                    .ok();
+            assertTrue(
+                    text.out().lines().anyMatch(l -> l.contains("  txfs run --discard -- sh -c touch ")),
+                    text::describe);
+            assertFalse(text.out().contains("--add-opens"), text::describe);
+            Result json = run(QUICK, w, List.of(TXFS.toString(), "--store", store.toString(), "txn", "list", "--json"))
+                    .ok();
+            assertTrue(json.out().contains("\"command\":\"txfs run --discard -- sh -c touch "), json::describe);
+            Files.createFile(w.resolve("go"));
+            finish(p, w);
+        } finally {
+            removeTree(w);
+        }
+    }
+
     @Test
     void keep_isolatesTheRunAndKeepsItsOutputForDiffAndALaterCommit() throws Exception {
         Path d = dir("run-keep");

@@ -87,6 +87,19 @@ final class Daemon {
         return log;
     }
 
+    /** What a mount says of its membership mode (txfs mount repeats these lines from the daemon's log). */
+    static List<String> membershipLines(Membership.Mode mode) {
+        return mode == Membership.Mode.CGROUP
+                ? List.of(MEMBERSHIP + "cgroup (a transaction keeps every process its shell starts, daemons too)")
+                : List.of(
+                        MEMBERSHIP + "parent-walk (a process is in a transaction while the shell that began it"
+                                + " is on its parent-pid chain)",
+                        Errors.PREFIX + "warning: parent-pid membership: a process that double-forks (daemonizes)"
+                                + " escapes its transaction: it reads and writes the live tree");
+    }
+
+    static final String MEMBERSHIP = Errors.PREFIX + "membership: ";
+
     /** Runs in the foreground; returns when the mount is gone. */
     static void run(
             Path storeDir,
@@ -118,6 +131,8 @@ final class Daemon {
                 if (membershipMode.equals("cgroup") && membership.mode() != Membership.Mode.CGROUP) {
                     throw new IOException("cgroup membership asked for, but no writable cgroup v2 hierarchy");
                 }
+                // Before the mount appears: txfs mount reads these lines from the log once it does.
+                membershipLines(membership.mode()).forEach(System.err::println);
                 LiveFs fs =
                         new LiveFs(live, Daemon::nowNs, () -> statfs(store, device), () -> {}, membership, requireTxn);
                 fs.control().setUserLimit(maxUserTxns);

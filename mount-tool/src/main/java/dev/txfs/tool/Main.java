@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.UsageMessageSpec;
 
 /** Entry point of the {@code txfs} command; see {@link ExitCode} for what it returns. */
 public final class Main {
@@ -52,7 +53,9 @@ public final class Main {
         cmd.getCommandSpec()
                 .usageMessage()
                 .exitCodeListHeading("%nExit codes:%n")
-                .exitCodeList(codes);
+                .exitCodeList(codes)
+                .sectionMap()
+                .put(UsageMessageSpec.SECTION_KEY_COMMAND_LIST, new VerbSummaries());
         return cmd;
     }
 

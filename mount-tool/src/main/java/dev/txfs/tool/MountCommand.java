@@ -4,6 +4,8 @@ import dev.txfs.fs.TxnControl;
 import dev.txfs.snapshot.LmdbObjectStore;
 import dev.txfs.snapshot.ObjectId;
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -143,6 +145,7 @@ final class MountCommand extends BaseCommand {
     private int spawn(Path storeDir, Path mp, Optional<ObjectId> start, boolean rootfs)
             throws IOException, InterruptedException {
         Path log = Daemon.createLog(storeDir, mp);
+        long logStart = Files.size(log); // a log is kept across mounts: read only this daemon's lines
         List<String> cmd = new ArrayList<>();
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
             cmd.add("/usr/bin/setsid"); // out of the caller's session: its Ctrl-C and hangup do not reach the daemon
@@ -190,6 +193,9 @@ final class MountCommand extends BaseCommand {
                         + (isolated
                                 ? "an isolated view of " + start.orElseThrow().shortHex() + " from "
                                 : "") + storeDir + " at " + mp + " (daemon pid " + p.pid() + ", log " + log + ")");
+                if (!isolated) {
+                    repeatMembershipLines(log, logStart);
+                }
                 return 0;
             }
             if (!p.isAlive()) {
@@ -200,6 +206,25 @@ final class MountCommand extends BaseCommand {
         }
         p.destroy();
         throw new ToolException(ExitCode.FAILED, "the mount did not appear within 60 s; see " + log);
+    }
+
+    /** The daemon's membership mode on stdout, and its warning (parent-walk) on stderr. */
+    private void repeatMembershipLines(Path log, long from) throws IOException {
+        String text;
+        try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
+            f.seek(Math.min(from, f.length()));
+            byte[] b = new byte[(int) Math.min(f.length() - f.getFilePointer(), 1 << 20)];
+            f.readFully(b);
+            text = new String(b, StandardCharsets.UTF_8);
+        }
+        for (String line : text.lines().toList()) {
+            if (line.startsWith(Daemon.MEMBERSHIP)) {
+                out().println(line.substring(Errors.PREFIX.length()));
+            } else if (line.startsWith(Errors.PREFIX + "warning: parent-pid membership")) {
+                err().println(line);
+            }
+        }
+        err().flush();
     }
 
     private static String lastLine(Path log) {

@@ -1,11 +1,19 @@
 package dev.txfs.tool;
 
 import dev.txfs.snapshot.Json;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** The transaction commands: begin, commit, abort, status, txn list. They talk to the mount's control file. */
 final class TxnCommands {
@@ -249,13 +257,123 @@ final class TxnCommands {
             description =
                     "Open transactions (your own; root sees all): id, root pid and command, user, age, changed entries, bytes.")
     static final class TxnList extends TxnCommand {
+        /** A text row: the columns before COMMAND (USER may be "uid N"), then the command. */
+        private static final Pattern ROW =
+                Pattern.compile("^(\\S+ +(\\d+) +(?:uid \\d+|\\S+) +\\S+ +\\d+ +\\d+  )(.*)$");
+
+        /** The daemon writes root_pid just before command. */
+        private static final Pattern JSON_COMMAND =
+                Pattern.compile("(\"root_pid\":(\\d+),\"command\":\")((?:[^\"\\\\]|\\\\.)*)(\")");
+
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
 
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() throws Exception {
-            System.out.print(TxnClient.call(mount(), "list", json ? "json" : "text"));
+            String reply = TxnClient.call(listedMount(), "list", json ? "json" : "text");
+            System.out.print(json ? userCommandsInJson(reply) : userCommandsInText(reply));
             return 0;
+        }
+
+        /**
+         * --mount, else the mount holding the working directory, else the store's one mount: listing
+         * shows only the caller's own transactions (root's: all), so naming the only mount there is
+         * acts on nobody else's.
+         */
+        private Path listedMount() throws ToolException {
+            if (mount != null || Mounts.containing(Path.of("").toAbsolutePath()).isPresent()) {
+                return mount();
+            }
+            TxfsCommand txfs = (TxfsCommand) spec.root().userObject();
+            Path store = txfs.locator.locate(txfs.store).dir();
+            List<Mounts.TxfsMount> mounts = Mounts.ofStore(store);
+            if (mounts.size() == 1) {
+                return mounts.get(0).mountpoint();
+            }
+            if (mounts.size() > 1) {
+                throw new ToolException(
+                        ExitCode.USAGE,
+                        "the store " + store + " is mounted at " + mounts.size()
+                                + " places: cd into one, or say which with --mount DIR");
+            }
+            return mount(); // no mount of this store: the usual message
+        }
+
+        static String userCommandsInText(String reply) {
+            StringBuilder b = new StringBuilder();
+            for (String line : reply.lines().toList()) {
+                Matcher m = ROW.matcher(line);
+                b.append(m.matches() ? m.group(1) + userCommand(m.group(3), Long.parseLong(m.group(2))) : line)
+                        .append('\n');
+            }
+            return b.toString();
+        }
+
+        static String userCommandsInJson(String reply) {
+            // The launcher words hold no quote or backslash: cutting them leaves the escaping intact.
+            return JSON_COMMAND
+                    .matcher(reply)
+                    .replaceAll(m -> Matcher.quoteReplacement(
+                            m.group(1) + userCommand(m.group(3), Long.parseLong(m.group(2))) + m.group(4)));
+        }
+
+        /**
+         * {@link #userCommand(String)} of the process's whole command line when it is still the one
+         * shown: the daemon cuts long command lines, often before a txfs client's own words.
+         */
+        static String userCommand(String shown, long pid) {
+            String full = cmdline(pid);
+            return userCommand(full != null && full.startsWith(shown) ? full : shown);
+        }
+
+        /** /proc/PID/cmdline with its NULs as spaces, or null when it cannot be read. */
+        static String cmdline(long pid) {
+            try {
+                byte[] b = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+                int len = b.length;
+                while (len > 0 && b[len - 1] == 0) {
+                    len--;
+                }
+                for (int i = 0; i < len; i++) {
+                    if ((b[i] >= 0 && b[i] < ' ') || b[i] == 0x7f) {
+                        b[i] = ' '; // as the daemon shows it
+                    }
+                }
+                return len == 0 ? null : new String(b, 0, len, StandardCharsets.UTF_8);
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        /**
+         * The command as its user typed it: a txfs client's {@code java --add-opens … -jar …/txfs.jar
+         * ARGS} (or {@code … dev.txfs.tool.Main ARGS}) becomes {@code txfs ARGS}; any other command is
+         * left as it is.
+         */
+        static String userCommand(String command) {
+            String[] words = command.split(" ");
+            if (words.length < 2 || !Path.of(words[0]).getFileName().toString().startsWith("java")) {
+                return command;
+            }
+            for (int i = 1; i < words.length; i++) {
+                int rest = -1;
+                if (words[i].equals("-jar")
+                        && i + 1 < words.length
+                        && Path.of(words[i + 1]).getFileName().toString().matches("txfs.*\\.jar")) {
+                    rest = i + 2;
+                } else if (words[i].equals(Main.class.getName())) {
+                    rest = i + 1;
+                }
+                if (rest >= 0) {
+                    List<String> typed = new ArrayList<>(List.of("txfs"));
+                    typed.addAll(List.of(words).subList(rest, words.length));
+                    return String.join(" ", typed);
+                }
+            }
+            return command;
         }
     }
 }

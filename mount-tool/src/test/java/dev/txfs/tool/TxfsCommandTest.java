@@ -15,6 +15,7 @@ import dev.txfs.snapshot.Snapshots;
 import dev.txfs.snapshot.TreeEntry;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -22,6 +23,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine.ParseResult;
 
 class TxfsCommandTest extends CliTestBase {
     private Path src;
@@ -348,6 +350,54 @@ class TxfsCommandTest extends CliTestBase {
                     c + "\n" + r.out());
             assertTrue(readme.contains("| " + c.code + " |"), c + " missing in README-exit-codes.md");
         }
+    }
+
+    /**
+     * Regression (issue 17): {@code txfs help} showed the first description line of begin, commit,
+     * status and mount, which ends mid-sentence ("...every process it has").
+     */
+    @Test
+    void help_whenListingVerbs_showsEachSummaryAsAWholeSentence() {
+        Run r = run("help");
+        assertEquals(0, r.exit());
+        String list = r.out().substring(r.out().indexOf("Commands:\n") + "Commands:\n".length());
+        list = list.substring(0, list.indexOf("\n\n"));
+        Map<String, String> summaries = new LinkedHashMap<>();
+        String verb = null;
+        for (String line : list.lines().toList()) {
+            Matcher m = Pattern.compile("^  (\\S+)\\s+(.*)$").matcher(line);
+            if (m.matches()) {
+                verb = m.group(1);
+                summaries.put(verb, m.group(2).strip());
+            } else {
+                summaries.merge(verb, line.strip(), (a, b) -> a + " " + b);
+            }
+        }
+        assertTrue(summaries.keySet().containsAll(List.of("begin", "commit", "status", "mount", "txn")), list);
+        summaries.forEach((name, summary) -> {
+            assertTrue(summary.endsWith("."), name + " is cut: " + summary);
+            assertTrue(!summary.contains("\u2026") && !summary.endsWith(";"), name + ": " + summary);
+        });
+        assertTrue(summaries.get("begin").endsWith("until txfs commit or txfs abort."), summaries.get("begin"));
+        assertTrue(summaries.get("commit").endsWith("prints its id."), summaries.get("commit"));
+    }
+
+    /** Issue 17: only {@code txfs help mount} told that a root filesystem needs -o rootfs; the README shows it. */
+    @Test
+    void readme_showsTheOsImageCase_withAMountLineTxfsAccepts() throws Exception {
+        String readme = Files.readString(Path.of("../README.md"));
+        assertTrue(readme.contains("debootstrap refuses a\nnodev target"), "README says why");
+        String mountLine = readme.lines()
+                .filter(l -> l.contains(" mount -o rootfs "))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no mount -o rootfs in README.md"));
+        String[] args = mountLine
+                .substring(mountLine.indexOf("bin/txfs ") + "bin/txfs ".length())
+                .split(" ");
+        ParseResult parsed = Main.newCommandLine(new StoreLocator(Map.of(), 1000, tmp), false)
+                .parseArgs(args);
+        assertEquals("mount", parsed.subcommand().commandSpec().name());
+        assertEquals(List.of("rootfs"), parsed.subcommand().matchedOptionValue("-o", List.of()));
     }
 
     @Test
