@@ -94,7 +94,8 @@ class IsolatedMountTest extends LiveMountBase {
         Files.writeString(id.resolve("a"), "isolated again\n");
         Result conflict = txfs("commit", "--mount", iso.toString());
         assertEquals(6, conflict.exit(), conflict.describe());
-        assertTrue(conflict.stderr().contains("/iso/a"), conflict.stderr());
+        assertTrue(conflict.stderr().contains("txfs: conflict: /iso/a\n"), conflict.stderr());
+        assertTrue(conflict.stderr().contains("then txfs commit --mount " + iso + " again"), conflict.stderr());
         assertEquals("live again\n", Files.readString(d.resolve("a")), "a conflict changes nothing");
         assertEquals("isolated again\n", Files.readString(id.resolve("a")), "not even the isolated view");
 

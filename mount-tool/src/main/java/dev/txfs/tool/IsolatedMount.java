@@ -147,11 +147,16 @@ final class IsolatedMount implements TxnControl.Isolated {
         }
     }
 
+    /** What stands in a conflict reply where a transaction's id would (see TxnCommands.Commit). */
+    static final String CONFLICT_ID = "isolated-mount";
+
+    /** A conflict reply as the control file gives one: the summary, {@link #CONFLICT_ID}, one path per line. */
     static Failure conflict(List<String> paths) {
         return new Failure(
                 TxnControl.EXIT_CONFLICT,
                 "conflict: changed both in the isolated mount and in the live tree since its base; nothing was"
-                        + " committed:\n" + String.join("\n", paths));
+                        + " committed and the mount keeps its changes\n" + CONFLICT_ID + "\n"
+                        + String.join("\n", paths));
     }
 
     static Failure denied(List<String> paths) {

@@ -182,10 +182,13 @@ final class TxnCommands {
             String summary = lines.get(0);
             String id = lines.size() > 1 ? lines.get(1) : "";
             List<String> paths = lines.size() > 2 ? lines.subList(2, lines.size()) : List.of();
+            boolean isolated = kept == null && id.equals(IsolatedMount.CONFLICT_ID);
             if (json) {
                 Json w = new Json().beginObject().field("conflicted", true);
                 if (kept != null) {
                     w.field("run", kept);
+                } else if (isolated) {
+                    w.field("mount", mount().toString());
                 } else {
                     w.field("transaction", id);
                 }
@@ -199,8 +202,12 @@ final class TxnCommands {
                         kept != null
                                 ? Errors.PREFIX + "resolve these paths in the live tree, then txfs commit --run " + kept
                                         + " again; or txfs abort --run " + kept + " to drop the run"
-                                : Errors.PREFIX + "resolve these paths in the transaction, then txfs commit again;"
-                                        + " or txfs abort to drop it");
+                                : isolated
+                                        ? Errors.PREFIX + "resolve these paths in the mount or the live tree, then txfs"
+                                                + " commit --mount " + mount() + " again; or txfs abort --mount "
+                                                + mount() + " to drop the mount's changes"
+                                        : Errors.PREFIX + "resolve these paths in the transaction, then txfs commit"
+                                                + " again; or txfs abort to drop it");
             }
             return ExitCode.CONFLICT.code;
         }
